@@ -1,0 +1,89 @@
+"""A terminal chat: type commands as a configured user, read the bot's replies.
+
+Interactive on a terminal (with a prompt); with piped stdin it reads to the end of
+input and exits, printing only replies, so sessions can be scripted. Group notices
+(new hits) are printed with the chat they would go to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from typing import TextIO
+
+from bot.dispatcher import Dispatcher
+from bot.events import Inbound
+
+QUIT_WORDS = {"退出", "exit", "quit"}
+
+
+class ConsoleChannel:
+    """Reads chat lines from `stdin` as `user` and writes replies to `stdout`."""
+
+    name = "console"
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        user: str,
+        stdin: TextIO,
+        stdout: TextIO,
+        interactive: bool,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._user = user
+        self._stdin = stdin
+        self._stdout = stdout
+        self._interactive = interactive
+        self._ids = itertools.count(1)
+
+    async def run(self) -> None:
+        """Answer lines until end of input or a quit word."""
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        # A daemon thread, not the loop's executor: a read blocked on the terminal
+        # must not keep the process alive after the bot is told to stop.
+        threading.Thread(
+            target=self._pump, args=(loop, lines), name="console-stdin", daemon=True
+        ).start()
+        while True:
+            line = await lines.get()
+            if line is None or line.strip() in QUIT_WORDS:
+                return
+            if not line.strip():
+                continue
+            msg = Inbound(
+                sender=self._user,
+                text=line,
+                chat="console",
+                msg_id=f"console-{next(self._ids)}",
+            )
+            reply = await self._dispatcher.handle(msg)
+            self._write(reply.text)
+
+    def _pump(
+        self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]
+    ) -> None:
+        while True:
+            line = self._read_line()
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if line is None:
+                return
+
+    async def post(self, chat: str, text: str) -> None:
+        """Show a message the bot sends to a group chat."""
+        self._write(f"〔发往群聊 {chat or '未配置'}〕\n{text}")
+
+    def _read_line(self) -> str | None:
+        if self._interactive:
+            try:
+                return input(f"{self._user}> ")
+            except EOFError:
+                return None
+        line = self._stdin.readline()
+        return line if line else None
+
+    def _write(self, text: str) -> None:
+        self._stdout.write(text + "\n\n")
+        self._stdout.flush()

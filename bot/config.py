@@ -1,0 +1,325 @@
+"""Settings: `config.toml` plus secrets from the environment, loaded once and frozen.
+
+Every setting, its default and its unit is listed in the dataclasses below; the
+shipped `config.toml` explains them in Chinese for operators. Secrets (corp secret,
+callback token, EncodingAESKey) are read only from the environment, never from the
+file. `load` raises `ConfigError` naming the file, the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot._schema import build
+from bot.errors import ConfigError
+
+LEVELS = ("一般", "较大", "重大", "特别重大")
+SOURCE_KINDS = ("rss", "html", "json", "search")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SECTION_ID = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"90s"``, ``"30m"``, ``"2h"`` or ``"1d"``; raise ValueError otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(text)
+    return timedelta(seconds=int(match[1]) * _DURATION_UNITS[match[2]])
+
+
+def parse_day(text: str) -> date:
+    """Parse ``YYYY-MM-DD``; raise ValueError otherwise."""
+    return date.fromisoformat(text.strip())
+
+
+def parse_days(text: str) -> list[date]:
+    """Parse a day or an inclusive range ``2027-02-05..2027-02-11``."""
+    first, sep, last = text.partition("..")
+    start = parse_day(first)
+    end = parse_day(last) if sep else start
+    if end < start:
+        raise ValueError(text)
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    name: str = "涉税舆情值守机器人"
+    data_dir: Path = Path("data")
+    timezone: str = "Asia/Shanghai"
+
+    def check(self, key: str, file: Path) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                file, f"{key}.timezone", f"未知的时区 \"{self.timezone}\"，应如 Asia/Shanghai"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    name: str
+    monitors: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ()
+    chat: str = ""
+
+    def check(self, key: str, file: Path) -> None:
+        if not _SECTION_ID.match(self.id):
+            raise ConfigError(
+                file, f"{key}.id", f"\"{self.id}\" 不可用：科室编号只能由字母、数字、_ 和 - 组成，最长 32 个字符"
+            )
+        overlap = sorted(set(self.monitors) & set(self.heads))
+        if overlap:
+            raise ConfigError(
+                file,
+                f"{key}.heads",
+                f"{'、'.join(overlap)} 同时是本科室的监控人员和负责人；"
+                "负责人要批示监控人员登记的处理单，同一人不能兼任，请只保留一处",
+            )
+
+
+@dataclass(frozen=True)
+class Office:
+    members: tuple[str, ...] = ()
+    chat: str = ""
+
+
+@dataclass(frozen=True)
+class Leaders:
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    url: str
+    section: str
+    every: str = "30m"
+    enabled: bool = True
+
+    @property
+    def interval(self) -> timedelta:
+        return parse_duration(self.every)
+
+    def check(self, key: str, file: Path) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ConfigError(
+                file, f"{key}.kind", f"\"{self.kind}\" 不是支持的来源类型，应为 {'、'.join(SOURCE_KINDS)} 之一"
+            )
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                file, f"{key}.url", f"\"{self.url}\" 不是网址，应以 http:// 或 https:// 开头"
+            )
+        try:
+            interval = self.interval
+        except ValueError:
+            raise ConfigError(
+                file, f"{key}.every", f"\"{self.every}\" 不是时间间隔，应如 \"90s\"、\"30m\"、\"2h\"、\"1d\""
+            ) from None
+        if not timedelta(minutes=1) <= interval <= timedelta(days=7):
+            raise ConfigError(
+                file, f"{key}.every", f"\"{self.every}\" 超出范围，应在 1 分钟到 7 天之间"
+            )
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    expr: str
+    section: str
+    level: str = "一般"
+
+    def check(self, key: str, file: Path) -> None:
+        from bot.rules import RuleSyntaxError, compile_expr
+
+        try:
+            compile_expr(self.expr)
+        except RuleSyntaxError as exc:
+            raise ConfigError(
+                file, f"{key}.expr", f"关键词表达式 \"{self.expr}\" 有误：{exc}"
+            ) from None
+        if self.level not in LEVELS:
+            raise ConfigError(
+                file, f"{key}.level", f"\"{self.level}\" 不是风险等级，应为 {'、'.join(LEVELS)} 之一"
+            )
+
+
+_APP_ENV_HINTS = {
+    "secret": "WECOM_APP_SECRET",
+    "corp_secret": "WECOM_APP_SECRET",
+    "corpsecret": "WECOM_APP_SECRET",
+    "token": "WECOM_APP_TOKEN",
+    "aes_key": "WECOM_APP_AES_KEY",
+    "encoding_aes_key": "WECOM_APP_AES_KEY",
+}
+
+
+@dataclass(frozen=True)
+class WecomApp:
+    ENV_HINTS: ClassVar[dict[str, str]] = _APP_ENV_HINTS
+
+    corp_id: str = ""
+    agent_id: int = 0
+    api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    def check(self, key: str, file: Path) -> None:
+        if self.agent_id < 0:
+            raise ConfigError(file, f"{key}.agent_id", "应为企业微信应用的 AgentId（正整数）")
+        if not self.api_base.startswith(("http://", "https://")):
+            raise ConfigError(file, f"{key}.api_base", "应为以 http:// 或 https:// 开头的网址")
+
+
+@dataclass(frozen=True)
+class Wecom:
+    app: WecomApp = field(default_factory=WecomApp)
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    def check(self, key: str, file: Path) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(file, f"{key}.port", f"{self.port} 超出范围，应为 1 到 65535")
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Official holiday schedule entered by the office (节假日与调休)."""
+
+    holidays: tuple[str, ...] = ()
+    workdays: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    def check(self, key: str, file: Path) -> None:
+        for name in ("holidays", "workdays"):
+            for i, text in enumerate(getattr(self, name)):
+                try:
+                    parse_days(text)
+                except ValueError:
+                    raise ConfigError(
+                        file,
+                        f"{key}.{name}[{i + 1}]",
+                        f"\"{text}\" 不是日期，应如 \"2027-01-01\" 或区间 \"2027-02-05..2027-02-11\"",
+                    ) from None
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets from the environment; never printed (repr hides them)."""
+
+    app_secret: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
+    app_aes_key: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Secrets:
+        return cls(
+            app_secret=env.get("WECOM_APP_SECRET", ""),
+            app_token=env.get("WECOM_APP_TOKEN", ""),
+            app_aes_key=env.get("WECOM_APP_AES_KEY", ""),
+        )
+
+    def values(self) -> list[str]:
+        """Every non-empty secret, for the log redaction filter."""
+        return [v for v in (self.app_secret, self.app_token, self.app_aes_key) if v]
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot: BotSettings = field(default_factory=BotSettings)
+    admins: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
+    office: Office = field(default_factory=Office)
+    leaders: Leaders = field(default_factory=Leaders)
+    sources: tuple[Source, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    wecom: Wecom = field(default_factory=Wecom)
+    server: Server = field(default_factory=Server)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    path: Path = field(default=Path("config.toml"), init=False, compare=False)
+    secrets: Secrets = field(default_factory=Secrets, init=False, compare=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory; a relative one is taken from the config file's folder."""
+        return (self.path.parent / self.bot.data_dir).resolve()
+
+    @property
+    def has_wecom_app(self) -> bool:
+        return bool(self.wecom.app.corp_id and self.secrets.app_secret)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def check(self, key: str, file: Path) -> None:
+        from bot.roles import check_roles
+
+        _check_unique(file, "sections", [s.id for s in self.sections], "id", "科室编号")
+        _check_unique(file, "sources", [s.name for s in self.sources], "name", "来源名称")
+        _check_unique(file, "rules", [r.name for r in self.rules], "name", "规则名称")
+        known = {s.id for s in self.sections}
+        for kind, items in (("sources", self.sources), ("rules", self.rules)):
+            for i, item in enumerate(items):
+                if item.section not in known:
+                    raise ConfigError(
+                        file,
+                        f"{kind}[{i + 1}].section",
+                        f"科室 \"{item.section}\" 不存在，应为 [[sections]] 中的某个 id："
+                        f"{'、'.join(sorted(known)) or '（尚未配置科室）'}",
+                    )
+        check_roles(self, file)
+
+
+def _check_unique(file: Path, kind: str, names: list[str], attr: str, label: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ConfigError(file, f"{kind}[{i + 1}].{attr}", f"{label} \"{name}\" 重复，每项必须唯一")
+        seen.add(name)
+
+
+def load(path: Path, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
+    """Read, validate and freeze the settings in `path`, secrets from `env`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", "文件不存在；请用 --config 指定配置文件") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "", "文件不是 UTF-8 编码；请用 UTF-8 保存") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"无法读取（{exc.strerror}）") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"TOML 语法错误：{exc}") from None
+
+    settings: Settings = build(Settings, raw, "", path)
+    object.__setattr__(settings, "path", path)
+    object.__setattr__(settings, "secrets", Secrets.from_env(env if env is not None else os.environ))
+    return settings

@@ -1,0 +1,27 @@
+"""What flows between channels and handlers: one inbound chat message, one reply.
+
+Every channel (console now; WeCom kinds later) turns its traffic into `Inbound` and
+sends `Reply` back its own way, so handlers never know where a message came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A chat line from one user."""
+
+    sender: str
+    text: str
+    chat: str = ""
+    msg_id: str = ""
+    channel: str = "console"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply in markdown-ish plain text (the subset every channel can show)."""
+
+    text: str

@@ -1,0 +1,17 @@
+"""Chat commands, one module per family; `all_commands` lists them in routing order."""
+
+from __future__ import annotations
+
+from bot.dispatcher import Command
+from bot.handlers import help, hits, keywords, people, sources
+
+
+def all_commands() -> list[Command]:
+    """Every command the bot understands, first match wins."""
+    return [
+        *help.COMMANDS,
+        *people.COMMANDS,
+        *hits.COMMANDS,
+        *keywords.COMMANDS,
+        *sources.COMMANDS,
+    ]

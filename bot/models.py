@@ -1,0 +1,102 @@
+"""Typed records the bot keeps: hits, tickets, patrol entries, source state, outbox.
+
+Plain dataclasses with no knowledge of storage; `bot.store` turns them into documents
+and back. Times are timezone-aware datetimes (Asia/Shanghai unless configured).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A new item that matched a keyword rule (命中).
+
+    `id` is empty until the store assigns one (e.g. ``H2612-37``).
+    """
+
+    title: str
+    url: str
+    source: str
+    section: str
+    rule: str
+    level: str
+    found_at: datetime
+    summary: str = ""
+    published: datetime | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """One transition or remark in a ticket's history."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_state: str = ""
+    to_state: str = ""
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A handling ticket (监控处理单). The workflow itself lives in a later module.
+
+    `id` is empty until the store assigns one (e.g. ``YQ-2026-0012``).
+    """
+
+    title: str
+    url: str
+    section: str
+    state: str
+    created_by: str
+    created_at: datetime
+    hit_id: str = ""
+    level: str = "一般"
+    proposal: str = ""
+    history: tuple[TicketEvent, ...] = ()
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class PatrolEntry:
+    """One patrol recorded in the monitoring log (监控日志)."""
+
+    user: str
+    section: str
+    at: datetime
+    scope: str = ""
+    findings: str = ""
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the bot remembers about one source between scans."""
+
+    name: str
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str = ""
+    items_seen: int = 0
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message waiting to be sent (or already sent) to one chat."""
+
+    channel: str
+    chat: str
+    kind: str
+    body: dict[str, object] = field(default_factory=dict)
+    created_at: datetime | None = None
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str = ""
+    id: str = ""

@@ -1,0 +1,162 @@
+"""What each CLI command does, once arguments are parsed.
+
+Loads settings and sets up logging for every command; turns the failures an operator
+can fix into one Chinese line on stderr and an exit code (2: configuration, 1: the
+bot cannot start), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+
+from bot import config, log
+from bot.app import App
+from bot.channels.console import ConsoleChannel
+from bot.checkup import print_check
+from bot.errors import ConfigError, StoreError
+from bot.roles import person
+from bot.scheduler import build_scheduler
+
+logger = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+EXIT_START = 1
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command and return the process exit code."""
+    try:
+        settings = config.load(args.config)
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_CONFIG
+    chatting = args.command == "console" or (
+        args.command == "run" and not settings.has_wecom_app and sys.stdin.isatty()
+    )
+    log_file = settings.data_dir / "logs" / "bot.log" if chatting else None
+    log.setup(args.log_level, settings.secrets.values(), file=log_file)
+
+    if args.command == "check":
+        return print_check(settings, sys.stdout)
+    try:
+        if args.command == "console":
+            return asyncio.run(_console(settings, args.user))
+        if args.command == "scan":
+            if not args.once:
+                sys.stderr.write("scan 目前只支持一轮扫描：请加 --once；持续扫描请用 run。\n")
+                return EXIT_CONFIG
+            return asyncio.run(_scan_once(settings, args.json))
+        return asyncio.run(_run(settings))
+    except StoreError as exc:
+        sys.stderr.write(f"无法启动：{exc}\n")
+        return EXIT_START
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _console(settings: config.Settings, user: str) -> int:
+    if not person(settings, user).is_known:
+        sys.stderr.write(
+            f"用户ID {user} 不在配置的任何角色中；请用 admins、[[sections]]、[office] "
+            "或 [leaders] 中出现的用户ID。\n"
+        )
+        return EXIT_CONFIG
+    async with App.open(settings) as app:
+        channel = _console_channel(app, user)
+        app.poster = channel
+        await channel.run()
+    return 0
+
+
+async def _scan_once(settings: config.Settings, as_json: bool) -> int:
+    async with App.open(settings) as app:
+        report = await app.scan_all()
+    if as_json:
+        for hit in report.hits:
+            record = {
+                "id": hit.id,
+                "title": hit.title,
+                "url": hit.url,
+                "source": hit.source,
+                "section": hit.section,
+                "rule": hit.rule,
+                "level": hit.level,
+                "found_at": hit.found_at.isoformat(),
+                "published": hit.published.isoformat() if hit.published else None,
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return 0
+    for source in report.sources:
+        if source.ok:
+            sys.stdout.write(
+                f"✔ {source.name}：读取 {source.items} 条，新 {source.new_items} 条，"
+                f"命中 {source.hits} 条\n"
+            )
+        else:
+            sys.stdout.write(f"✘ {source.name}：{source.error}\n")
+    sys.stdout.write(f"本轮共新增命中 {len(report.hits)} 条。\n")
+    return 0
+
+
+async def _run(settings: config.Settings) -> int:
+    async with App.open(settings) as app:
+        scheduler = build_scheduler(app)
+        scheduler.start()
+        logger.info(
+            "bot started data_dir=%s sources=%d jobs=%d",
+            settings.data_dir,
+            len(settings.sources),
+            len(scheduler.get_jobs()),
+        )
+        try:
+            await _serve(app, settings)
+        finally:
+            scheduler.shutdown(wait=False)
+            logger.info("bot stopped")
+    return 0
+
+
+async def _serve(app: App, settings: config.Settings) -> None:
+    """Chat on the console when no WeCom channel is set up, else wait for a signal."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if settings.has_wecom_app:
+        # TODO(#4): start the WeCom channels and callback server here.
+        logger.warning("wecom credentials set but channels are not available yet")
+    user = settings.console.user or (settings.admins[0] if settings.admins else "")
+    if not settings.has_wecom_app and sys.stdin.isatty() and user:
+        channel = _console_channel(app, user)
+        app.poster = channel
+        chat = asyncio.ensure_future(channel.run())
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (chat, waiter):
+            task.cancel()
+        return
+    await stop.wait()
+
+
+def _console_channel(app: App, user: str) -> ConsoleChannel:
+    interactive = sys.stdin.isatty()
+    channel = ConsoleChannel(app.dispatcher, user, sys.stdin, sys.stdout, interactive)
+    if interactive:
+        who = person(app.settings, user)
+        sys.stdout.write(
+            app.renderer.render(
+                "console_welcome.j2",
+                bot_name=app.settings.bot.name,
+                userid=user,
+                roles=sorted(r.value for r in who.roles),
+            )
+            + "\n\n"
+        )
+    return channel

@@ -1,0 +1,132 @@
+"""The command line as an operator uses it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+COMMANDS = ["run", "scan", "console", "check"]
+
+
+def bot(*args: str, cwd: Path, stdin: str = "", env: dict | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_cli_help_is_chinese(tmp_path, command):
+    result = bot(*([command] if command else []), "--help", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("用法：")
+    assert "显示本帮助并退出" in result.stdout
+    assert "usage:" not in result.stdout and "options:" not in result.stdout
+
+
+def test_cli_missing_argument_explained_in_chinese(tmp_path, write_config):
+    result = bot("--config", str(write_config()), "console", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "缺少必需的参数：--as" in result.stderr
+
+
+def test_cli_bad_config_exits_2_without_traceback(tmp_path, write_config):
+    path = write_config('[server]\nport = "eighty"\n')
+
+    result = bot("--config", str(path), "check", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "server.port" in result.stderr and "应为整数" in result.stderr
+    assert str(path) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_check_reports_what_would_run(tmp_path):
+    result = bot("--config", str(ROOT / "config.toml"), "check", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "校验通过" in result.stdout
+    assert "科室 2 个" in result.stdout
+    assert "人民网·时政（rss，每 30m）：将定时扫描" in result.stdout
+
+
+def test_cli_check_warns_about_unsupported_source_kind(tmp_path, write_config):
+    path = write_config(
+        '[[sources]]\nname = "留言板"\nkind = "html"\nurl = "http://e.cn/"\n'
+        'section = "szk"\n'
+    )
+
+    result = bot("--config", str(path), "check", cwd=tmp_path)
+
+    assert "来源“留言板”的类型 html 暂不支持" in result.stdout
+
+
+def test_cli_console_piped_answers_each_line(tmp_path, write_config):
+    path = write_config()
+
+    result = bot("--config", str(path), "console", "--as", "zhangsan", cwd=tmp_path,
+                 stdin="身份\n\n命中 今日\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "监控科室：税政管理科" in result.stdout
+    assert "今日没有命中信息" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_console_unknown_user_refused(tmp_path, write_config):
+    result = bot("--config", str(write_config()), "console", "--as", "ghost", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "ghost 不在配置的任何角色中" in result.stderr
+
+
+def test_cli_second_process_on_same_data_dir_refuses(tmp_path, write_config):
+    path = write_config()
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(path), "run"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        _wait_for(lambda: (tmp_path / "data" / ".lock").exists())
+        time.sleep(0.5)
+
+        second = bot("--config", str(path), "console", "--as", "zhangsan", cwd=tmp_path,
+                     stdin="帮助\n")
+
+        assert second.returncode == 1
+        assert "正被另一个进程使用" in second.stderr
+        assert str(first.pid) in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=20)
+    assert first.returncode == 0, err
+    assert "bot stopped" in err
+
+
+def _wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
