@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# HTTP headers are ASCII; the bot's Chinese name cannot go here.
+USER_AGENT = "shuiwu-yuqing-bot/0.1 (tax public-opinion monitor)"
+
 
 class Poster(Protocol):
     async def post(self, chat: str, text: str) -> None: ...
@@ -78,7 +81,7 @@ class App:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = make_client(user_agent=f"{self.settings.bot.name}/0.1")
+            self._client = make_client(user_agent=USER_AGENT)
         return self._client
 
     async def scan_all(self) -> ScanReport:
@@ -89,11 +92,15 @@ class App:
 
     async def scan_one(self, source: Source) -> None:
         """Scan one source (a scheduled job) and announce its new hits."""
-        rules = active_rules(self.settings, self.store)
-        _, hits = await scan_source(
-            source, rules, self.store, self.client, self.now(), self.settings
-        )
-        await self.announce(hits)
+        try:
+            rules = active_rules(self.settings, self.store)
+            _, hits = await scan_source(
+                source, rules, self.store, self.client, self.now(), self.settings
+            )
+            await self.announce(hits)
+        except Exception:
+            # Boundary of one scheduled job: log it, keep the scheduler running.
+            logger.exception("scan job failed source=%s", source.name)
 
     async def announce(self, hits: list[Hit]) -> None:
         """Post new hits to each section's group chat, one digest per section."""

@@ -52,8 +52,8 @@ def setup(
 ) -> None:
     """Send the bot's logs to `stream` (stderr by default), masking `secrets`.
 
-    With `file`, records at `level` go to that rotating file and only warnings and
-    errors reach `stream`: the console chat stays readable.
+    With `file`, records at `level` go to that rotating file and only errors reach
+    `stream`: the console chat stays readable (source trouble shows in 来源).
     """
     formatter = RedactingFormatter(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -65,7 +65,7 @@ def setup(
     root.addHandler(handler)
     root.setLevel(level)
     if file is not None:
-        handler.setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        handler.setLevel(max(logging.ERROR, logging.getLevelName(level)))
         file.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.handlers.RotatingFileHandler(
             file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"

@@ -37,6 +37,9 @@ class ConsoleChannel:
         self._stdout = stdout
         self._interactive = interactive
         self._ids = itertools.count(1)
+        # The prompt is shown only once the previous reply is printed.
+        self._turn = threading.Event()
+        self._turn.set()
 
     async def run(self) -> None:
         """Answer lines until end of input or a quit word."""
@@ -52,6 +55,7 @@ class ConsoleChannel:
             if line is None or line.strip() in QUIT_WORDS:
                 return
             if not line.strip():
+                self._turn.set()
                 continue
             msg = Inbound(
                 sender=self._user,
@@ -61,11 +65,14 @@ class ConsoleChannel:
             )
             reply = await self._dispatcher.handle(msg)
             self._write(reply.text)
+            self._turn.set()
 
     def _pump(
         self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]
     ) -> None:
         while True:
+            self._turn.wait()
+            self._turn.clear()
             line = self._read_line()
             loop.call_soon_threadsafe(lines.put_nowait, line)
             if line is None:
