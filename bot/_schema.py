@@ -35,7 +35,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, float):
         return f"数字 {value}"
     if isinstance(value, str):
-        return f"字符串 \"{value}\""
+        return f'字符串 "{value}"'
     if isinstance(value, list):
         return "列表"
     if isinstance(value, dict):
@@ -46,7 +46,9 @@ def describe_value(value: object) -> str:
 def build(cls: type, raw: object, key: str, file: Path) -> Any:
     """Build dataclass `cls` from `raw`, the TOML table found at `key`."""
     if not isinstance(raw, dict):
-        raise ConfigError(file, key, f"应为一个表（[{key}] 段），实际为{describe_value(raw)}")
+        raise ConfigError(
+            file, key, f"应为一个表（[{key}] 段），实际为{describe_value(raw)}"
+        )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     _reject_unknown(cls, raw, fields, key, file)
@@ -65,9 +67,7 @@ def build(cls: type, raw: object, key: str, file: Path) -> Any:
     return obj
 
 
-def _reject_unknown(
-    cls: type, raw: dict, fields: dict, key: str, file: Path
-) -> None:
+def _reject_unknown(cls: type, raw: dict, fields: dict, key: str, file: Path) -> None:
     env_hints: dict[str, str] = getattr(cls, "ENV_HINTS", {})
     for name in raw:
         if name in fields:
@@ -77,7 +77,8 @@ def _reject_unknown(
             raise ConfigError(
                 file,
                 sub,
-                f"机密信息不能写在配置文件里；请删除此项，改用环境变量 {env_hints[name]}",
+                "机密信息不能写在配置文件里；"
+                f"请删除此项，改用环境变量 {env_hints[name]}",
             )
         close = difflib.get_close_matches(name, list(fields), n=1)
         hint = f"，是不是想写 {close[0]}？" if close else ""

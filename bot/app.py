@@ -110,5 +110,7 @@ class App:
         for section in self.settings.sections:
             mine = [h for h in hits if h.section == section.id]
             if mine:
-                text = self.renderer.render("hit_notice.j2", hits=mine, section=section.name)
+                text = self.renderer.render(
+                    "hit_notice.j2", hits=mine, section=section.name
+                )
                 await self.poster.post(section.chat, text)

@@ -26,7 +26,9 @@ def print_check(settings: Settings, out: TextIO) -> int:
     for source in settings.sources:
         supported = crawler_for(source.kind) is not None
         if source.enabled and not supported:
-            warnings.append(f"来源“{source.name}”的类型 {source.kind} 暂不支持，运行时会跳过")
+            warnings.append(
+                f"来源“{source.name}”的类型 {source.kind} 暂不支持，运行时会跳过"
+            )
         sources.append({"source": source, "supported": supported})
 
     for section in settings.sections:
@@ -39,11 +41,14 @@ def print_check(settings: Settings, out: TextIO) -> int:
     uncovered = WorkCalendar(settings.calendar).uncovered(today, 30)
     if uncovered:
         warnings.append(
-            f"未来 30 天中有 {len(uncovered)} 天（{uncovered[0]} 起）没有官方节假日安排，"
-            "将按周一至周五计算；请在 [calendar] 中录入当年的放假和调休安排，并把年份加入 years"
+            f"未来 30 天中有 {len(uncovered)} 天（{uncovered[0]} 起）"
+            "没有官方节假日安排，将按周一至周五计算；"
+            "请在 [calendar] 中录入当年的放假和调休安排，并把年份加入 years"
         )
     if not settings.has_wecom_app and not settings.admins and not settings.console.user:
-        problems.append("没有企业微信凭据，也没有 admins 或 [console] user，run 无法提供对话")
+        problems.append(
+            "没有企业微信凭据，也没有 admins 或 [console] user，run 无法提供对话"
+        )
 
     out.write(
         Renderer().render(
@@ -53,7 +58,9 @@ def print_check(settings: Settings, out: TextIO) -> int:
             sources=sources,
             problems=problems,
             warnings=warnings,
-            channel="企业微信自建应用" if settings.has_wecom_app else "终端对话（未设置企业微信凭据）",
+            channel="企业微信自建应用"
+            if settings.has_wecom_app
+            else "终端对话（未设置企业微信凭据）",
         )
         + "\n"
     )

@@ -17,7 +17,10 @@ from typing import NoReturn
 _TRANSLATIONS = [
     (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
     (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
-    (r"argument (\S+): invalid choice: (\S+) \(choose from (.*)\)", r"\1 无效：\2，可选 \3"),
+    (
+        r"argument (\S+): invalid choice: (\S+) \(choose from (.*)\)",
+        r"\1 无效：\2，可选 \3",
+    ),
     (r"argument (\S+): expected one argument", r"\1 后面需要跟一个值"),
 ]
 
@@ -69,12 +72,17 @@ def build_parser() -> ChineseArgumentParser:
     sub.add_parser(
         "run",
         help="运行机器人：定时扫描、推送命中；未配置企业微信时在终端里对话",
-        description="运行机器人。未设置企业微信凭据时，在终端中以 [console] user 的身份对话。",
+        description="运行机器人。未设置企业微信凭据时，"
+        "在终端中以 [console] user 的身份对话。",
     )
     scan = sub.add_parser(
-        "scan", help="扫描全部启用的来源", description="扫描全部启用的来源并保存新命中。"
+        "scan",
+        help="扫描全部启用的来源",
+        description="扫描全部启用的来源并保存新命中。",
     )
-    scan.add_argument("--once", action="store_true", help="只扫描一轮后退出（目前必填）")
+    scan.add_argument(
+        "--once", action="store_true", help="只扫描一轮后退出（目前必填）"
+    )
     scan.add_argument(
         "--json", action="store_true", help="每条新命中输出一行 JSON（便于脚本处理）"
     )
@@ -85,7 +93,11 @@ def build_parser() -> ChineseArgumentParser:
         "标准输入是管道时，读完即退出，便于编写脚本。",
     )
     console.add_argument(
-        "--as", dest="user", required=True, metavar="用户ID", help="以哪个用户ID的身份对话"
+        "--as",
+        dest="user",
+        required=True,
+        metavar="用户ID",
+        help="以哪个用户ID的身份对话",
     )
     sub.add_parser(
         "check",

@@ -63,7 +63,9 @@ class BotSettings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(
-                file, f"{key}.timezone", f"未知的时区 \"{self.timezone}\"，应如 Asia/Shanghai"
+                file,
+                f"{key}.timezone",
+                f'未知的时区 "{self.timezone}"，应如 Asia/Shanghai',
             ) from None
 
 
@@ -78,7 +80,10 @@ class Section:
     def check(self, key: str, file: Path) -> None:
         if not _SECTION_ID.match(self.id):
             raise ConfigError(
-                file, f"{key}.id", f"\"{self.id}\" 不可用：科室编号只能由字母、数字、_ 和 - 组成，最长 32 个字符"
+                file,
+                f"{key}.id",
+                f'"{self.id}" 不可用：'
+                "科室编号只能由字母、数字、_ 和 - 组成，最长 32 个字符",
             )
         overlap = sorted(set(self.monitors) & set(self.heads))
         if overlap:
@@ -117,22 +122,29 @@ class Source:
     def check(self, key: str, file: Path) -> None:
         if self.kind not in SOURCE_KINDS:
             raise ConfigError(
-                file, f"{key}.kind", f"\"{self.kind}\" 不是支持的来源类型，应为 {'、'.join(SOURCE_KINDS)} 之一"
+                file,
+                f"{key}.kind",
+                f'"{self.kind}" 不是支持的来源类型，'
+                f"应为 {'、'.join(SOURCE_KINDS)} 之一",
             )
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(
-                file, f"{key}.url", f"\"{self.url}\" 不是网址，应以 http:// 或 https:// 开头"
+                file,
+                f"{key}.url",
+                f'"{self.url}" 不是网址，应以 http:// 或 https:// 开头',
             )
         try:
             interval = self.interval
         except ValueError:
             raise ConfigError(
-                file, f"{key}.every", f"\"{self.every}\" 不是时间间隔，应如 \"90s\"、\"30m\"、\"2h\"、\"1d\""
+                file,
+                f"{key}.every",
+                f'"{self.every}" 不是时间间隔，应如 "90s"、"30m"、"2h"、"1d"',
             ) from None
         if not timedelta(minutes=1) <= interval <= timedelta(days=7):
             raise ConfigError(
-                file, f"{key}.every", f"\"{self.every}\" 超出范围，应在 1 分钟到 7 天之间"
+                file, f"{key}.every", f'"{self.every}" 超出范围，应在 1 分钟到 7 天之间'
             )
 
 
@@ -150,11 +162,13 @@ class Rule:
             compile_expr(self.expr)
         except RuleSyntaxError as exc:
             raise ConfigError(
-                file, f"{key}.expr", f"关键词表达式 \"{self.expr}\" 有误：{exc}"
+                file, f"{key}.expr", f'关键词表达式 "{self.expr}" 有误：{exc}'
             ) from None
         if self.level not in LEVELS:
             raise ConfigError(
-                file, f"{key}.level", f"\"{self.level}\" 不是风险等级，应为 {'、'.join(LEVELS)} 之一"
+                file,
+                f"{key}.level",
+                f'"{self.level}" 不是风险等级，应为 {"、".join(LEVELS)} 之一',
             )
 
 
@@ -178,9 +192,13 @@ class WecomApp:
 
     def check(self, key: str, file: Path) -> None:
         if self.agent_id < 0:
-            raise ConfigError(file, f"{key}.agent_id", "应为企业微信应用的 AgentId（正整数）")
+            raise ConfigError(
+                file, f"{key}.agent_id", "应为企业微信应用的 AgentId（正整数）"
+            )
         if not self.api_base.startswith(("http://", "https://")):
-            raise ConfigError(file, f"{key}.api_base", "应为以 http:// 或 https:// 开头的网址")
+            raise ConfigError(
+                file, f"{key}.api_base", "应为以 http:// 或 https:// 开头的网址"
+            )
 
 
 @dataclass(frozen=True)
@@ -195,7 +213,9 @@ class Server:
 
     def check(self, key: str, file: Path) -> None:
         if not 1 <= self.port <= 65535:
-            raise ConfigError(file, f"{key}.port", f"{self.port} 超出范围，应为 1 到 65535")
+            raise ConfigError(
+                file, f"{key}.port", f"{self.port} 超出范围，应为 1 到 65535"
+            )
 
 
 @dataclass(frozen=True)
@@ -215,7 +235,8 @@ class CalendarSettings:
                     raise ConfigError(
                         file,
                         f"{key}.{name}[{i + 1}]",
-                        f"\"{text}\" 不是日期，应如 \"2027-01-01\" 或区间 \"2027-02-05..2027-02-11\"",
+                        f'"{text}" 不是日期，'
+                        '应如 "2027-01-01" 或区间 "2027-02-05..2027-02-11"',
                     ) from None
 
 
@@ -281,7 +302,9 @@ class Settings:
         from bot.roles import check_roles
 
         _check_unique(file, "sections", [s.id for s in self.sections], "id", "科室编号")
-        _check_unique(file, "sources", [s.name for s in self.sources], "name", "来源名称")
+        _check_unique(
+            file, "sources", [s.name for s in self.sources], "name", "来源名称"
+        )
         _check_unique(file, "rules", [r.name for r in self.rules], "name", "规则名称")
         known = {s.id for s in self.sections}
         for kind, items in (("sources", self.sources), ("rules", self.rules)):
@@ -290,17 +313,21 @@ class Settings:
                     raise ConfigError(
                         file,
                         f"{kind}[{i + 1}].section",
-                        f"科室 \"{item.section}\" 不存在，应为 [[sections]] 中的某个 id："
+                        f'科室 "{item.section}" 不存在，应为 [[sections]] 中的某个 id：'
                         f"{'、'.join(sorted(known)) or '（尚未配置科室）'}",
                     )
         check_roles(self, file)
 
 
-def _check_unique(file: Path, kind: str, names: list[str], attr: str, label: str) -> None:
+def _check_unique(
+    file: Path, kind: str, names: list[str], attr: str, label: str
+) -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            raise ConfigError(file, f"{kind}[{i + 1}].{attr}", f"{label} \"{name}\" 重复，每项必须唯一")
+            raise ConfigError(
+                file, f"{kind}[{i + 1}].{attr}", f'{label} "{name}" 重复，每项必须唯一'
+            )
         seen.add(name)
 
 
@@ -321,5 +348,7 @@ def load(path: Path, env: dict[str, str] | os._Environ[str] | None = None) -> Se
 
     settings: Settings = build(Settings, raw, "", path)
     object.__setattr__(settings, "path", path)
-    object.__setattr__(settings, "secrets", Secrets.from_env(env if env is not None else os.environ))
+    object.__setattr__(
+        settings, "secrets", Secrets.from_env(env if env is not None else os.environ)
+    )
     return settings

@@ -136,7 +136,8 @@ class Dispatcher:
             )
             reply = Reply(self.renderer.render("errors/internal.j2", ref=ref))
         logger.info(
-            "message handled msg_id=%s channel=%s sender=%s command=%s outcome=%s ms=%d",
+            "message handled msg_id=%s channel=%s sender=%s command=%s "
+            "outcome=%s ms=%d",
             msg.msg_id or "-",
             msg.channel,
             msg.sender,

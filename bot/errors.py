@@ -3,11 +3,11 @@
 ::
 
     BotError
-     ├── ConfigError (ValueError)        bad config.toml or environment; start-up stops, exit 2
+     ├── ConfigError (ValueError)        bad config.toml or environment: exit 2
      ├── StoreError                      the embedded store cannot be used
      │    ├── StoreLockedError           another process owns the data directory
      │    └── StoreCorruptError          a data file cannot be read back
-     └── UserError                       an expected failure in chat: rendered to the user
+     └── UserError                       an expected chat failure, shown to the user
           ├── UnknownCommandError        nothing matches what was typed
           └── PermissionDeniedError      the sender's roles do not allow the command
 
@@ -53,7 +53,8 @@ class StoreLockedError(StoreError):
         self.owner = owner
         super().__init__(
             f"数据目录 {data_dir} 正被另一个进程使用（{owner}）。"
-            "同一数据目录只能运行一个机器人；请先停止那个进程，或用 --config 指定另一份配置。"
+            "同一数据目录只能运行一个机器人；"
+            "请先停止那个进程，或用 --config 指定另一份配置。"
         )
 
 

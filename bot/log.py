@@ -31,7 +31,9 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, secrets: Iterable[str] = (), fmt: str | None = None) -> None:
         super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._secrets = sorted(
+            {s for s in secrets if len(s) >= 4}, key=len, reverse=True
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), self._secrets)

@@ -1,7 +1,8 @@
 """Who is who: the roles a WeCom userid holds under the configuration.
 
-Roles: 监控人员 (monitor, of one section), 负责人 (head, of one or more sections),
-办公室 (office), 领导小组 (leaders), 管理员 (admin). A person may hold several roles, with
+Roles: 监控人员 (monitor, of one section), 负责人 (head, of one or more
+sections), 办公室 (office), 领导小组 (leaders), 管理员 (admin). A person may hold
+several roles, with
 two exceptions checked at start-up: a monitor belongs to exactly one section (so a hit
 they register has one home), and nobody heads a section they also monitor (the head
 instructs the monitor's tickets).
@@ -89,7 +90,7 @@ def check_roles(settings: Settings, file: Path) -> None:
                 raise ConfigError(
                     file,
                     f"sections[{i + 1}].monitors",
-                    f"{userid} 已是科室 \"{home[userid]}\" 的监控人员；"
+                    f'{userid} 已是科室 "{home[userid]}" 的监控人员；'
                     "每名监控人员只能属于一个科室，请删去其中一处",
                 )
             home[userid] = section.id
@@ -98,5 +99,6 @@ def check_roles(settings: Settings, file: Path) -> None:
         raise ConfigError(
             file,
             "console.user",
-            f"{console_user} 不在任何角色中；应为 admins、[[sections]]、[office] 或 [leaders] 里出现的用户ID",
+            f"{console_user} 不在任何角色中；"
+            "应为 admins、[[sections]]、[office] 或 [leaders] 里出现的用户ID",
         )

@@ -49,7 +49,9 @@ def dispatch(args: argparse.Namespace) -> int:
             return asyncio.run(_console(settings, args.user))
         if args.command == "scan":
             if not args.once:
-                sys.stderr.write("scan 目前只支持一轮扫描：请加 --once；持续扫描请用 run。\n")
+                sys.stderr.write(
+                    "scan 目前只支持一轮扫描：请加 --once；持续扫描请用 run。\n"
+                )
                 return EXIT_CONFIG
             return asyncio.run(_scan_once(settings, args.json))
         return asyncio.run(_run(settings))

@@ -155,7 +155,9 @@ async def scan_source(
         len(hits),
         ms,
     )
-    return SourceReport(source.name, True, len(items), new_items, len(hits), "", ms), hits
+    return SourceReport(
+        source.name, True, len(items), new_items, len(hits), "", ms
+    ), hits
 
 
 def _match(

@@ -36,7 +36,9 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
             continue
         scheduler.add_job(
             app.scan_one,
-            IntervalTrigger(seconds=source.interval.total_seconds(), timezone=app.settings.tz),
+            IntervalTrigger(
+                seconds=source.interval.total_seconds(), timezone=app.settings.tz
+            ),
             args=[source],
             id=f"scan:{source.name}",
             name=f"scan {source.name}",

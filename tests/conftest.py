@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.feedserver import feed_server  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BASE_CONFIG = """
@@ -66,7 +68,9 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
 
     def write(extra: str = "", base: str = BASE_CONFIG) -> Path:
         path = tmp_path / "config.toml"
-        path.write_text(textwrap.dedent(base) + textwrap.dedent(extra), encoding="utf-8")
+        path.write_text(
+            textwrap.dedent(base) + textwrap.dedent(extra), encoding="utf-8"
+        )
         return path
 
     return write

@@ -80,8 +80,15 @@ def test_cli_check_warns_about_unsupported_source_kind(tmp_path, write_config):
 def test_cli_console_piped_answers_each_line(tmp_path, write_config):
     path = write_config()
 
-    result = bot("--config", str(path), "console", "--as", "zhangsan", cwd=tmp_path,
-                 stdin="身份\n\n命中 今日\n")
+    result = bot(
+        "--config",
+        str(path),
+        "console",
+        "--as",
+        "zhangsan",
+        cwd=tmp_path,
+        stdin="身份\n\n命中 今日\n",
+    )
 
     assert result.returncode == 0, result.stderr
     assert "监控科室：税政管理科" in result.stdout
@@ -90,7 +97,9 @@ def test_cli_console_piped_answers_each_line(tmp_path, write_config):
 
 
 def test_cli_console_unknown_user_refused(tmp_path, write_config):
-    result = bot("--config", str(write_config()), "console", "--as", "ghost", cwd=tmp_path)
+    result = bot(
+        "--config", str(write_config()), "console", "--as", "ghost", cwd=tmp_path
+    )
 
     assert result.returncode == 2
     assert "ghost 不在配置的任何角色中" in result.stderr
@@ -111,8 +120,15 @@ def test_cli_second_process_on_same_data_dir_refuses(tmp_path, write_config):
         _wait_for(lambda: (tmp_path / "data" / ".lock").exists())
         time.sleep(0.5)
 
-        second = bot("--config", str(path), "console", "--as", "zhangsan", cwd=tmp_path,
-                     stdin="帮助\n")
+        second = bot(
+            "--config",
+            str(path),
+            "console",
+            "--as",
+            "zhangsan",
+            cwd=tmp_path,
+            stdin="帮助\n",
+        )
 
         assert second.returncode == 1
         assert "正被另一个进程使用" in second.stderr

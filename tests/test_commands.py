@@ -10,7 +10,9 @@ from bot.commands import parse
         pytest.param("  帮助   命中 ", "帮助", "命中", id="extra-spaces"),
         pytest.param("帮助\u3000命中", "帮助", "命中", id="full-width-space"),
         pytest.param("@舆情助手 命中 今日", "命中", "今日", id="mention"),
-        pytest.param("@舆情助手\u3000批示：12 同意", "批示", "12 同意", id="mention-colon"),
+        pytest.param(
+            "@舆情助手\u3000批示：12 同意", "批示", "12 同意", id="mention-colon"
+        ),
         pytest.param("批示:12  同意  转办", "批示", "12 同意 转办", id="ascii-colon"),
         pytest.param("", "", "", id="empty"),
     ],

@@ -45,9 +45,13 @@ def test_config_is_frozen(write_config):
 
 BAD_CONFIGS = [
     pytest.param('[bot\nname = "x"', "", "TOML 语法错误", id="syntax-error"),
-    pytest.param('[server]\nprot = 80\n', "server.prot", "是不是想写 port", id="unknown-key"),
+    pytest.param(
+        "[server]\nprot = 80\n", "server.prot", "是不是想写 port", id="unknown-key"
+    ),
     pytest.param('[server]\nport = "80"\n', "server.port", "应为整数", id="wrong-type"),
-    pytest.param('[server]\nport = 70000\n', "server.port", "1 到 65535", id="port-range"),
+    pytest.param(
+        "[server]\nport = 70000\n", "server.port", "1 到 65535", id="port-range"
+    ),
     pytest.param(
         '[wecom.app]\nsecret = "abc"\n',
         "wecom.app.secret",
@@ -57,7 +61,7 @@ BAD_CONFIGS = [
     pytest.param(
         '[[rules]]\nname = "x"\nexpr = "税"\nsection = "nope"\n',
         "rules[3].section",
-        "科室 \"nope\" 不存在",
+        '科室 "nope" 不存在',
         id="rule-missing-section",
     ),
     pytest.param(
@@ -67,7 +71,8 @@ BAD_CONFIGS = [
         id="source-missing-section",
     ),
     pytest.param(
-        '[[sources]]\nname = "a"\nkind = "ftp"\nurl = "http://e.cn/"\nsection = "szk"\n',
+        '[[sources]]\nname = "a"\nkind = "ftp"\nurl = "http://e.cn/"\n'
+        'section = "szk"\n',
         "sources[1].kind",
         "rss、html、json、search",
         id="source-kind",
@@ -82,7 +87,7 @@ BAD_CONFIGS = [
         '[[sources]]\nname = "a"\nkind = "rss"\nurl = "http://e.cn/"\nsection = "szk"\n'
         'every = "30 minutes"\n',
         "sources[1].every",
-        "\"30m\"",
+        '"30m"',
         id="source-every",
     ),
     pytest.param(
@@ -127,8 +132,15 @@ BAD_CONFIGS = [
         "有误",
         id="rule-empty",
     ),
-    pytest.param('[console]\nuser = "ghost"\n', "console.user", "不在任何角色中", id="console-user"),
-    pytest.param('[bot]\ntimezone = "Mars/Base"\n', "bot.timezone", "未知的时区", id="timezone"),
+    pytest.param(
+        '[console]\nuser = "ghost"\n',
+        "console.user",
+        "不在任何角色中",
+        id="console-user",
+    ),
+    pytest.param(
+        '[bot]\ntimezone = "Mars/Base"\n', "bot.timezone", "未知的时区", id="timezone"
+    ),
 ]
 
 

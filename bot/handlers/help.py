@@ -31,7 +31,9 @@ def _one_command(ctx: Context, word: str, allowed: list[Command]) -> Reply:
     command = ctx.dispatcher.find(word)
     if command is None:
         suggestion = ctx.dispatcher.suggest(word, ctx.person)
-        raise UserError("errors/unknown_help_topic.j2", word=word, suggestion=suggestion)
+        raise UserError(
+            "errors/unknown_help_topic.j2", word=word, suggestion=suggestion
+        )
     doc = ctx.dispatcher.docs[command.name]
     return ctx.reply(
         "help_command.j2",

@@ -1,0 +1,150 @@
+"""A tiny local HTTP server for crawler tests, and the `feed_server` fixture.
+
+Serves the files in ``tests/fixtures/feeds/`` under ``/feeds/<name>`` and routes
+that a test programs: any status, redirect chains, huge bodies (with or without
+Content-Length) and slow responses. Real sockets on 127.0.0.1, an ephemeral port,
+one thread per request; what the crawlers do with the answers is left to the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+FEEDS_DIR = Path(__file__).resolve().parent / "fixtures" / "feeds"
+
+CONTENT_TYPES = {
+    ".rss": "application/rss+xml",
+    ".rdf": "application/rdf+xml",
+    ".atom": "application/atom+xml",
+    ".xml": "application/xml",
+    ".html": "text/html; charset=utf-8",
+}
+
+
+@dataclass
+class Route:
+    """A programmed answer. `content_length=False` ends the body by closing."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    body_delay_s: float = 0.0
+    content_length: bool = True
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    """Start with `start()`, stop with `stop()`; or use the `feed_server` fixture."""
+
+    def __init__(self, root: Path = FEEDS_DIR) -> None:
+        self.root = root
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self.stopping = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.feed_server = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="feed-server",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def route(self, path: str, body: bytes | str = b"", **options: object) -> str:
+        """Program `path` (see `Route` for options); return its full URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.routes[path] = Route(body=data, **options)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def file_route(self, path: str, name: str, content_type: str) -> str:
+        """Serve fixture file `name` at `path` with a chosen Content-Type."""
+        body = (self.root / name).read_bytes()
+        return self.route(path, body, headers={"Content-Type": content_type})
+
+    def redirect_chain(self, path: str, target: str, hops: int) -> str:
+        """`hops` redirects from `path` to `target` (a path); return the first URL."""
+        steps = [path] + [f"{path}/hop{n}" for n in range(1, hops)] + [target]
+        for here, there in zip(steps, steps[1:], strict=False):
+            self.route(here, status=302, headers={"Location": there})
+        return self.url(path)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FeedServer/1"
+
+    def do_GET(self) -> None:
+        owner: FeedServer = self.server.feed_server  # type: ignore[attr-defined]
+        path = urlsplit(self.path).path
+        owner.requests.append(Request(self.path, dict(self.headers.items())))
+        route = owner.routes.get(path) or self._file_route(owner, path)
+        if route.delay_s and owner.stopping.wait(route.delay_s):
+            return
+        try:
+            self.send_response(route.status)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
+            if route.content_length:
+                self.send_header("Content-Length", str(len(route.body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            if route.body_delay_s and owner.stopping.wait(route.body_delay_s):
+                return
+            for start in range(0, len(route.body), 65536):
+                self.wfile.write(route.body[start : start + 65536])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as the size and timeout tests intend
+
+    def _file_route(self, owner: FeedServer, path: str) -> Route:
+        file = (owner.root / path.removeprefix("/feeds/")).resolve()
+        if not path.startswith("/feeds/") or file.parent != owner.root:
+            return Route(status=404, body="<h1>404 页面不存在</h1>".encode())
+        if not file.is_file():
+            return Route(status=404, body="<h1>404 页面不存在</h1>".encode())
+        content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+        return Route(body=file.read_bytes(), headers={"Content-Type": content_type})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output clean
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A running `FeedServer` on 127.0.0.1, stopped after the test."""
+    server = FeedServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

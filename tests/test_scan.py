@@ -1,0 +1,174 @@
+"""Scanning end to end: feeds served over a real local socket, hits in the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import config
+from bot.app import App
+from tests.conftest import BASE_CONFIG, ROOT
+from tests.feedserver import Route
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2025, 3, 5, 10, 0, tzinfo=TZ)
+
+RULES = """
+[[rules]]
+name = "个税汇算"
+expr = "个人所得税 汇算"
+section = "nfk"
+
+[[rules]]
+name = "虚开发票"
+expr = "虚开发票"
+section = "szk"
+level = "重大"
+"""
+
+
+def sources(feed_server, *names: str, section: str = "szk") -> str:
+    return "".join(
+        f'[[sources]]\nname = "{name}"\nkind = "rss"\n'
+        f'url = "{feed_server.url("/feeds/" + name)}"\nsection = "{section}"\n'
+        for name in names
+    )
+
+
+@pytest.fixture
+def make_app(write_config):
+    async def make(extra: str) -> App:
+        base = BASE_CONFIG.split("[[rules]]")[0]
+        settings = config.load(write_config(extra + RULES, base=base), env={})
+        return App.open(settings, clock=lambda: NOW)
+
+    return make
+
+
+async def test_scan_stores_hits_for_the_sources_section(make_app, feed_server):
+    app = await make_app(sources(feed_server, "tax-news.rss"))
+    async with app:
+        report = await app.scan_all()
+        stored = app.store.hits.since(datetime(2025, 3, 1, tzinfo=TZ))
+
+    assert [h.rule for h in report.hits] == ["虚开发票"]
+    hit = report.hits[0]
+    assert hit.title == "国家税务总局：进一步规范发票管理 严厉打击虚开发票行为"
+    assert hit.level == "重大" and hit.section == "szk"
+    assert hit.url == "https://tax.example.cn/art/2025/3/4/art_2.html"
+    assert [h.id for h in stored] == [hit.id]
+
+
+async def test_scan_second_run_posts_nothing_twice(make_app, feed_server):
+    app = await make_app(sources(feed_server, "tax-news.rss"))
+    async with app:
+        first = await app.scan_all()
+        second = await app.scan_all()
+
+    assert len(first.hits) == 1
+    assert second.hits == []
+    assert second.sources[0].new_items == 0
+
+
+async def test_scan_skips_items_older_than_a_week(make_app, feed_server):
+    app = await make_app(sources(feed_server, "tax-news.rss", section="nfk"))
+    async with app:
+        report = await app.scan_all()
+
+    # The 汇算 notice was published on 2025-02-28, within the week before NOW.
+    assert [h.rule for h in report.hits] == ["个税汇算"]
+
+
+async def test_scan_broken_source_reported_others_still_scanned(make_app, feed_server):
+    extra = sources(feed_server, "not-a-feed.html", "tax-news.rss")
+    app = await make_app(extra)
+    async with app:
+        report = await app.scan_all()
+        state = app.store.sources.get("not-a-feed.html")
+
+    broken, good = report.sources
+    assert not broken.ok and "不是有效的 RSS/Atom 订阅源" in broken.error
+    assert good.ok and good.hits == 1
+    assert state.consecutive_failures == 1
+    assert "不是有效的" in state.last_error
+
+
+async def test_scan_announces_hits_to_section_chat(make_app, feed_server):
+    posted: list[tuple[str, str]] = []
+
+    class Recorder:
+        async def post(self, chat: str, text: str) -> None:
+            posted.append((chat, text))
+
+    app = await make_app(sources(feed_server, "tax-news.rss"))
+    async with app:
+        app.poster = Recorder()
+        await app.scan_all()
+
+    assert len(posted) == 1
+    chat, text = posted[0]
+    assert chat == "szk-group"
+    assert "新命中 1 条 · 税政管理科" in text
+    assert "【重大】国家税务总局：进一步规范发票管理" in text
+
+
+def test_scan_cli_once_json_prints_one_line_per_hit(
+    tmp_path, feed_server, write_config
+):
+    fresh = format_datetime(datetime.now(TZ))
+    feed_server.routes["/fresh.rss"] = Route(
+        body=FRESH_FEED.format(date=fresh).encode("utf-8"),
+        headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+    )
+    extra = (
+        f'[[sources]]\nname = "今日要闻"\nkind = "rss"\n'
+        f'url = "{feed_server.url("/fresh.rss")}"\nsection = "szk"\n'
+    )
+    path = write_config(extra + RULES, base=BASE_CONFIG.split("[[rules]]")[0])
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(path),
+            "scan",
+            "--once",
+            "--json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["title"] for r in records] == ["某地严查虚开发票团伙"]
+    record = records[0]
+    assert record["id"].startswith("H")
+    assert record["url"] == "https://news.example.cn/2.html"
+    assert (record["source"], record["rule"], record["level"]) == (
+        "今日要闻",
+        "虚开发票",
+        "重大",
+    )
+
+
+FRESH_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>今日要闻</title><link>https://news.example.cn/</link>
+<item><title>某地优化纳税服务</title><link>https://news.example.cn/1.html</link>
+<pubDate>{date}</pubDate></item>
+<item><title>某地严查虚开发票团伙</title><link>https://news.example.cn/2.html</link>
+<pubDate>{date}</pubDate></item>
+</channel></rss>
+"""
