@@ -2,10 +2,9 @@
 
 Roles: 监控人员 (monitor, of one section), 负责人 (head, of one or more
 sections), 办公室 (office), 领导小组 (leaders), 管理员 (admin). A person may hold
-several roles, with
-two exceptions checked at start-up: a monitor belongs to exactly one section (so a hit
-they register has one home), and nobody heads a section they also monitor (the head
-instructs the monitor's tickets).
+several roles, with two exceptions checked at start-up: a monitor belongs to exactly
+one section (so a hit they register has one home), and nobody heads a section they
+also monitor (the head instructs the monitor's tickets).
 """
 
 from __future__ import annotations
