@@ -146,3 +146,33 @@ def _wait_for(predicate, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.05)
+
+
+def test_cli_secrets_never_reach_output_or_log_file(tmp_path, write_config):
+    secrets = {
+        "WECOM_APP_SECRET": "corpsecret-7f3a9c",
+        "WECOM_APP_TOKEN": "callbacktoken-51be",
+        "WECOM_APP_AES_KEY": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+    }
+    path = write_config('[wecom.app]\ncorp_id = "ww1436e0e65a779aee"\nagent_id = 1\n')
+
+    outputs = [
+        bot(
+            "--config",
+            str(path),
+            "--log-level",
+            "DEBUG",
+            *args,
+            cwd=tmp_path,
+            stdin="帮助\n身份\n不存在的命令\n",
+            env=secrets,
+        )
+        for args in (["check"], ["console", "--as", "admin"])
+    ]
+
+    log_file = tmp_path / "data" / "logs" / "bot.log"
+    texts = [r.stdout + r.stderr for r in outputs] + [log_file.read_text("utf-8")]
+    assert "message handled" in texts[-1]
+    for text in texts:
+        for value in secrets.values():
+            assert value not in text
