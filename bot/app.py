@@ -16,7 +16,13 @@ from bot.dispatcher import Dispatcher
 from bot.handlers import all_commands
 from bot.http import make_client
 from bot.render import Renderer
-from bot.scan import ScanReport, active_rules, scan_all, scan_source
+from bot.scan import (
+    SEEN_RETENTION,
+    ScanReport,
+    active_rules,
+    scan_all,
+    scan_source,
+)
 from bot.store import Store
 from bot.workdays import WorkCalendar
 
@@ -101,6 +107,13 @@ class App:
         except Exception:
             # Boundary of one scheduled job: log it, keep the scheduler running.
             logger.exception("scan job failed source=%s", source.name)
+
+    def expire_seen(self) -> int:
+        """Forget seen-item keys older than the retention (a daily job)."""
+        before = (self.now() - SEEN_RETENTION).date()
+        dropped = self.store.seen.expire(before)
+        logger.info("seen items expired before=%s dropped=%d", before, dropped)
+        return dropped
 
     async def announce(self, hits: list[Hit]) -> None:
         """Post new hits to each section's group chat, one digest per section."""

@@ -7,7 +7,7 @@ for the next 30 days. Exit code 0 when the bot can run, 1 when something is brok
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TextIO
 
 from bot.config import Settings
@@ -17,7 +17,7 @@ from bot.roles import everyone
 from bot.workdays import WorkCalendar
 
 
-def print_check(settings: Settings, out: TextIO) -> int:
+def print_check(settings: Settings, out: TextIO, today: date | None = None) -> int:
     """Write the report to `out` and return the exit code."""
     problems: list[str] = []
     warnings: list[str] = []
@@ -37,7 +37,7 @@ def print_check(settings: Settings, out: TextIO) -> int:
         if not section.heads:
             warnings.append(f"科室“{section.name}”没有负责人，处理单无人批示")
 
-    today = datetime.now(settings.tz).date()
+    today = today or datetime.now(settings.tz).date()
     uncovered = WorkCalendar(settings.calendar).uncovered(today, 30)
     if uncovered:
         warnings.append(

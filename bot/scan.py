@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Items published longer ago than this never become hits (a new source's backlog).
 MAX_ITEM_AGE = timedelta(days=7)
+# Seen keys are kept this long; an item older than MAX_ITEM_AGE that reappears after
+# its key expired is read again but, being old, still makes no hit.
+SEEN_RETENTION = timedelta(days=60)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Scheduled work: one interval job per enabled source, in the bot's event loop.
+"""Scheduled work in the bot's event loop: source scans and daily housekeeping.
 
 APScheduler (3.x, asyncio flavour) with the bot's time zone. A job that overran is
 not stacked (one instance per source) and missed runs are coalesced into one.
@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.crawlers import crawler_for
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
-    """A scheduler with one scan job per enabled source whose kind is supported."""
+    """One scan job per enabled, supported source, plus the nightly seen expiry."""
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     for source in app.settings.sources:
         if not source.enabled:
@@ -47,4 +48,12 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
             coalesce=True,
             misfire_grace_time=int(source.interval.total_seconds()),
         )
+    scheduler.add_job(
+        app.expire_seen,
+        CronTrigger(hour=3, minute=30, timezone=app.settings.tz),
+        id="expire-seen",
+        name="expire seen items",
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
+    )
     return scheduler
