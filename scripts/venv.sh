@@ -34,11 +34,14 @@ fi
 
 stamp=".venv/.installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  if [ -n "$extras" ]; then
-    .venv/bin/python -m pip install --quiet -e ".[$extras]"
-  else
-    .venv/bin/python -m pip install --quiet -e .
+  echo "正在安装依赖（首次约需 1 分钟，详情见 .venv/install.log）……" >&2
+  target="."
+  [ -n "$extras" ] && target=".[$extras]"
+  if ! { .venv/bin/python -m pip install --upgrade pip \
+         && .venv/bin/python -m pip install -e "$target"; } > .venv/install.log 2>&1; then
+    tail -n 30 .venv/install.log >&2
+    echo "安装依赖失败，完整记录见 .venv/install.log。" >&2
+    exit 1
   fi
   touch "$stamp"
 fi

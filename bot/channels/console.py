@@ -87,6 +87,7 @@ class ConsoleChannel:
             try:
                 return input(f"{self._user}> ")
             except EOFError:
+                self._stdout.write("\n")
                 return None
         line = self._stdin.readline()
         return line if line else None
