@@ -117,8 +117,8 @@ def test_cli_second_process_on_same_data_dir_refuses(tmp_path, write_config):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
-        _wait_for(lambda: (tmp_path / "data" / ".lock").exists())
-        time.sleep(0.5)
+        # meta.json is written after the lock is taken.
+        _wait_for(lambda: (tmp_path / "data" / "meta.json").exists())
 
         second = bot(
             "--config",
