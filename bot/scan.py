@@ -67,10 +67,15 @@ def active_rules(settings: Settings, store: Store) -> list[CompiledRule]:
     rules = list(settings.rules)
     for raw in store.rules.all():
         rules.append(
-            Rule(raw["name"], raw["expr"], raw["section"], raw.get("level", "一般"))
+            Rule(
+                name=raw["name"],
+                section=raw["section"],
+                expr=raw["expr"],
+                level=raw.get("level", "一般"),
+            )
         )
     rules.sort(key=lambda r: LEVELS.index(r.level), reverse=True)
-    return [CompiledRule(r, compile_expr(r.expr)) for r in rules]
+    return [CompiledRule(r, compile_expr(r.expression)) for r in rules]
 
 
 def seen_key(item: Item) -> str:

@@ -66,17 +66,6 @@ def test_cli_check_reports_what_would_run(tmp_path):
     assert "人民网·时政（rss，每 30m）：将定时扫描" in result.stdout
 
 
-def test_cli_check_warns_about_unsupported_source_kind(tmp_path, write_config):
-    path = write_config(
-        '[[sources]]\nname = "留言板"\nkind = "html"\nurl = "http://e.cn/"\n'
-        'section = "szk"\n'
-    )
-
-    result = bot("--config", str(path), "check", cwd=tmp_path)
-
-    assert "来源“留言板”的类型 html 暂不支持" in result.stdout
-
-
 def test_cli_console_piped_answers_each_line(tmp_path, write_config):
     path = write_config()
 

@@ -164,14 +164,14 @@ def test_config_missing_file_says_so(tmp_path):
         config.load(tmp_path / "nope.toml", env={})
 
 
-def test_config_missing_required_key(write_config):
+def test_config_missing_rule_keywords(write_config):
     path = write_config('[[rules]]\nname = "x"\nsection = "szk"\n')
 
     with pytest.raises(ConfigError) as caught:
         config.load(path, env={})
 
     assert caught.value.key == "rules[3].expr"
-    assert "缺少必填项" in str(caught.value)
+    assert "缺少关键词" in str(caught.value)
 
 
 @pytest.mark.parametrize(
