@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.dispatcher import Dispatcher
 from bot.handlers import all_commands
-from bot.http import make_client
+from bot.http import HttpFetcher
 from bot.render import Renderer
 from bot.scan import (
     SEEN_RETENTION,
@@ -27,15 +27,10 @@ from bot.store import Store
 from bot.workdays import WorkCalendar
 
 if TYPE_CHECKING:
-    import httpx
-
     from bot.config import Settings, Source
     from bot.models import Hit
 
 logger = logging.getLogger(__name__)
-
-# HTTP headers are ASCII; the bot's Chinese name cannot go here.
-USER_AGENT = "shuiwu-yuqing-bot/0.1 (tax public-opinion monitor)"
 
 
 class Poster(Protocol):
@@ -60,7 +55,7 @@ class App:
             settings, store, self.calendar, all_commands(), self.renderer, self._clock
         )
         self.poster: Poster | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._fetcher: HttpFetcher | None = None
 
     @classmethod
     def open(
@@ -76,23 +71,23 @@ class App:
         await self.close()
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+            self._fetcher = None
         self.store.close()
 
     def now(self) -> datetime:
         return self._clock()
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(user_agent=USER_AGENT)
-        return self._client
+    def fetcher(self) -> HttpFetcher:
+        if self._fetcher is None:
+            self._fetcher = HttpFetcher(self.settings.http)
+        return self._fetcher
 
     async def scan_all(self) -> ScanReport:
         """Scan every enabled source once and announce the new hits."""
-        report = await scan_all(self.settings, self.store, self.client, self.now())
+        report = await scan_all(self.settings, self.store, self.fetcher, self.now())
         await self.announce(report.hits)
         return report
 
@@ -101,7 +96,7 @@ class App:
         try:
             rules = active_rules(self.settings, self.store)
             _, hits = await scan_source(
-                source, rules, self.store, self.client, self.now(), self.settings
+                source, rules, self.store, self.fetcher, self.now(), self.settings
             )
             await self.announce(hits)
         except Exception:

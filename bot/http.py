@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from bot.config import HttpSettings
 from bot.errors import BotError
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ class FetchResult:
     headers: dict[str, str] = field(repr=False)
     content: bytes = field(repr=False)
     encoding: str | None = None
+    not_modified: bool = False
+    etag: str = ""
+    last_modified: str = ""
 
 
 def make_client(user_agent: str, timeout_s: float = 15.0) -> httpx.AsyncClient:
@@ -139,6 +143,25 @@ async def fetch(
         _ms(started),
     )
     return result
+
+
+class HttpFetcher:
+    """The crawlers' downloader: one shared client built from `[http]` settings.
+
+    First version: a bounded GET through `fetch`, no validators sent yet.
+    """
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.client = make_client(settings.user_agent, settings.timeout_s)
+
+    async def fetch(
+        self, url: str, *, etag: str = "", last_modified: str = ""
+    ) -> FetchResult:
+        return await fetch(self.client, url, self.settings.max_bytes)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 def _status_reason(status: int) -> str:

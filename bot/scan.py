@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from bot.config import LEVELS, Rule
 from bot.crawlers import Item, crawler_for
+from bot.crawlers.base import CrawlContext
 from bot.errors import BotError
 from bot.models import Hit
 from bot.rules import Matcher, compile_expr
 
 if TYPE_CHECKING:
-    import httpx
-
     from bot.config import Settings, Source
+    from bot.crawlers.base import Fetcher
     from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -85,13 +85,13 @@ def seen_key(item: Item) -> str:
 
 
 async def scan_all(
-    settings: Settings, store: Store, client: httpx.AsyncClient, now: datetime
+    settings: Settings, store: Store, fetcher: Fetcher, now: datetime
 ) -> ScanReport:
     """Scan every enabled source once, concurrently."""
     rules = active_rules(settings, store)
     sources = [s for s in settings.sources if s.enabled]
     results = await asyncio.gather(
-        *(scan_source(s, rules, store, client, now, settings) for s in sources)
+        *(scan_source(s, rules, store, fetcher, now, settings) for s in sources)
     )
     hits = [hit for _, found in results for hit in found]
     return ScanReport(hits, [report for report, _ in results])
@@ -101,7 +101,7 @@ async def scan_source(
     source: Source,
     rules: list[CompiledRule],
     store: Store,
-    client: httpx.AsyncClient,
+    fetcher: Fetcher,
     now: datetime,
     settings: Settings,
 ) -> tuple[SourceReport, list[Hit]]:
@@ -112,7 +112,16 @@ async def scan_source(
     try:
         if crawler is None:
             raise BotError(f"暂不支持“{source.kind}”类型的来源")
-        items = await crawler.fetch_items(source, client, settings.tz)
+        ctx = CrawlContext(
+            fetcher,
+            settings.tz,
+            now,
+            terms=_terms_for(source, rules),
+            etag=state.etag,
+            last_modified=state.last_modified,
+        )
+        crawled = await crawler.crawl(source, ctx)
+        items = crawled.items
     except BotError as exc:
         store.sources.put(
             replace(
@@ -153,6 +162,8 @@ async def scan_source(
             consecutive_failures=0,
             last_error="",
             items_seen=state.items_seen + new_items,
+            etag=crawled.etag,
+            last_modified=crawled.last_modified,
         )
     )
     ms = int((time.perf_counter() - started) * 1000)
@@ -167,6 +178,17 @@ async def scan_source(
     return SourceReport(
         source.name, True, len(items), new_items, len(hits), "", ms
     ), hits
+
+
+def _terms_for(source: Source, rules: list[CompiledRule]) -> tuple[str, ...]:
+    """The terms a search source asks about: its named rules, else its section's."""
+    chosen = [
+        r
+        for r in rules
+        if (r.rule.name in source.rules)
+        or (not source.rules and r.rule.section == source.section)
+    ]
+    return tuple(dict.fromkeys(t for r in chosen for t in r.matcher.terms()))
 
 
 def _match(

@@ -8,7 +8,9 @@ import pytest
 from bot.config import Source
 from bot.crawlers import FeedError, crawler_for
 from bot.crawlers.rss import RssCrawler, html_to_text, parse_feed
-from bot.http import FetchError, make_client
+from bot.config import HttpSettings
+from bot.crawlers.base import CrawlContext
+from bot.http import FetchError, HttpFetcher
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
@@ -16,16 +18,19 @@ FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 
 @pytest.fixture
 async def client():
-    async with make_client("shuiwu-yuqing-bot/0.1 (test)", timeout_s=2) as client:
-        yield client
+    fetcher = HttpFetcher(HttpSettings(timeout_s=2, retries=0, per_host_delay_s=0))
+    yield fetcher
+    await fetcher.aclose()
 
 
 def rss_source(url: str) -> Source:
     return Source(name="样例来源", kind="rss", url=url, section="szk")
 
 
-async def crawl(client, url: str):
-    return await RssCrawler().fetch_items(rss_source(url), client, SHANGHAI)
+async def crawl(fetcher, url: str):
+    ctx = CrawlContext(fetcher, SHANGHAI, datetime.now(SHANGHAI))
+    result = await RssCrawler().crawl(rss_source(url), ctx)
+    return result.items
 
 
 def at(*fields: int) -> datetime:

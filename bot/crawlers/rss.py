@@ -22,13 +22,12 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
-import httpx
 from lxml import etree
 from parsel import Selector
 
 from bot.config import Source
-from bot.crawlers.base import Item
-from bot.http import FetchError, fetch
+from bot.crawlers.base import CrawlContext, CrawlResult, Item
+from bot.http import FetchError
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +59,21 @@ class RssCrawler:
 
     name = "rss"
 
-    async def fetch_items(
-        self, source: Source, client: httpx.AsyncClient, tz: ZoneInfo
-    ) -> list[Item]:
-        result = await fetch(client, source.url)
+    async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult:
+        result = await ctx.fetcher.fetch(
+            source.url, etag=ctx.etag, last_modified=ctx.last_modified
+        )
+        if result.not_modified:
+            return CrawlResult(
+                etag=ctx.etag, last_modified=ctx.last_modified, not_modified=True
+            )
         started = time.monotonic()
         items = await asyncio.to_thread(
             parse_feed,
             result.content,
             url=result.url,
             source=source.name,
-            tz=tz,
+            tz=ctx.tz,
             content_type=result.headers.get("content-type"),
         )
         logger.info(
@@ -79,7 +82,7 @@ class RssCrawler:
             len(items),
             int((time.monotonic() - started) * 1000),
         )
-        return items
+        return CrawlResult(items, result.etag, result.last_modified)
 
 
 def parse_feed(
