@@ -5,11 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Source
+from bot.config import HttpSettings, Source
 from bot.crawlers import FeedError, crawler_for
-from bot.crawlers.rss import RssCrawler, html_to_text, parse_feed
-from bot.config import HttpSettings
 from bot.crawlers.base import CrawlContext
+from bot.crawlers.rss import RssCrawler, html_to_text, parse_feed
 from bot.http import FetchError, HttpFetcher
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
