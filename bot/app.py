@@ -1,8 +1,8 @@
 """The running bot's objects, built once from settings and shared by every command.
 
-`App` owns the store (and so the data-directory lock), the HTTP client for sources,
-the working-day calendar, the renderer and the dispatcher. `__main__` builds one per
-process; tests build them the same way.
+`App` owns the store (and so the data-directory lock), the fetcher for sources, the
+scanner, the outbox, the working-day calendar, the renderer and the dispatcher.
+`__main__` builds one per process; tests build them the same way.
 """
 
 from __future__ import annotations
@@ -10,31 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from bot import notify
+from bot.config import parse_duration
 from bot.dispatcher import Dispatcher
 from bot.handlers import all_commands
 from bot.http import HttpFetcher
+from bot.outbox import Outbox, Poster
 from bot.render import Renderer
-from bot.scan import (
-    SEEN_RETENTION,
-    ScanReport,
-    active_rules,
-    scan_all,
-    scan_source,
-)
+from bot.scan import Scanner, ScanReport
 from bot.store import Store
 from bot.workdays import WorkCalendar
 
 if TYPE_CHECKING:
     from bot.config import Settings, Source
-    from bot.models import Hit
 
 logger = logging.getLogger(__name__)
-
-
-class Poster(Protocol):
-    async def post(self, chat: str, text: str) -> None: ...
 
 
 class App:
@@ -54,6 +46,8 @@ class App:
         self.dispatcher = Dispatcher(
             settings, store, self.calendar, all_commands(), self.renderer, self._clock
         )
+        self.scanner = Scanner(settings, store)
+        self.outbox = Outbox(store, self._clock)
         self.poster: Poster | None = None
         self._fetcher: HttpFetcher | None = None
 
@@ -62,7 +56,12 @@ class App:
         cls, settings: Settings, clock: Callable[[], datetime] | None = None
     ) -> App:
         """Open the store (taking the data-directory lock) and build the app."""
-        return cls(settings, Store.open(settings.data_dir, settings.tz), clock)
+        store = Store.open(settings.data_dir, settings.tz)
+        try:
+            return cls(settings, store, clock)
+        except BaseException:
+            store.close()
+            raise
 
     async def __aenter__(self) -> App:
         return self
@@ -86,39 +85,40 @@ class App:
         return self._fetcher
 
     async def scan_all(self) -> ScanReport:
-        """Scan every enabled source once and announce the new hits."""
-        report = await scan_all(self.settings, self.store, self.fetcher, self.now())
-        await self.announce(report.hits)
+        """Scan every enabled source once and queue the announcements."""
+        report = await self.scanner.scan_all(self.fetcher, self.now())
+        await self.announce(report)
         return report
 
     async def scan_one(self, source: Source) -> None:
-        """Scan one source (a scheduled job) and announce its new hits."""
+        """Scan one source (a scheduled job) and queue its announcements."""
         try:
-            rules = active_rules(self.settings, self.store)
-            _, hits = await scan_source(
-                source, rules, self.store, self.fetcher, self.now(), self.settings
-            )
-            await self.announce(hits)
+            report = await self.scanner.scan(source, self.fetcher, self.now())
+            await self.announce(report)
         except Exception:
             # Boundary of one scheduled job: log it, keep the scheduler running.
             logger.exception("scan job failed source=%s", source.name)
 
+    async def announce(self, report: ScanReport) -> None:
+        """Queue messages for new hits and health events, then try to deliver."""
+        now = self.now()
+        messages = notify.hit_messages(self.settings, self.renderer, report.hits, now)
+        messages += notify.health_messages(
+            self.settings, self.renderer, report.events, now
+        )
+        self.outbox.enqueue(messages)
+        await self.deliver()
+
+    async def deliver(self) -> int:
+        """Send what is queued when a channel is attached."""
+        if self.poster is None:
+            return 0
+        return await self.outbox.deliver(self.poster)
+
     def expire_seen(self) -> int:
         """Forget seen-item keys older than the retention (a daily job)."""
-        before = (self.now() - SEEN_RETENTION).date()
+        retention = parse_duration(self.settings.scan.seen_retention)
+        before = (self.now() - retention).date()
         dropped = self.store.seen.expire(before)
         logger.info("seen items expired before=%s dropped=%d", before, dropped)
         return dropped
-
-    async def announce(self, hits: list[Hit]) -> None:
-        """Post new hits to each section's group chat, one digest per section."""
-        if self.poster is None or not hits:
-            return
-        # TODO(#4): go through the outbox so a WeCom outage never loses a notice.
-        for section in self.settings.sections:
-            mine = [h for h in hits if h.section == section.id]
-            if mine:
-                text = self.renderer.render(
-                    "hit_notice.j2", hits=mine, section=section.name
-                )
-                await self.poster.post(section.chat, text)

@@ -356,6 +356,18 @@ class ScanSettings:
 
 
 @dataclass(frozen=True)
+class RiskSettings:
+    """Where the risk word lists live (empty: the shipped `lexicon/`)."""
+
+    lexicon_dir: str = ""
+
+    def check(self, key: str, file: Path) -> None:
+        path = Path(self.lexicon_dir)
+        if self.lexicon_dir and not (file.parent / path).is_dir():
+            raise ConfigError(file, f"{key}.lexicon_dir", f"目录 {path} 不存在")
+
+
+@dataclass(frozen=True)
 class WecomApp:
     ENV_HINTS: ClassVar[dict[str, str]] = _APP_ENV_HINTS
 
@@ -452,6 +464,7 @@ class Settings:
     server: Server = field(default_factory=Server)
     http: HttpSettings = field(default_factory=HttpSettings)
     scan: ScanSettings = field(default_factory=ScanSettings)
+    risk: RiskSettings = field(default_factory=RiskSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     path: Path = field(default=Path("config.toml"), init=False, compare=False)
@@ -465,6 +478,13 @@ class Settings:
     def data_dir(self) -> Path:
         """The data directory; a relative one is taken from the config file's folder."""
         return (self.path.parent / self.bot.data_dir).resolve()
+
+    @property
+    def lexicon_dir(self) -> Path | None:
+        """The configured word-list directory, or None for the shipped one."""
+        if not self.risk.lexicon_dir:
+            return None
+        return (self.path.parent / self.risk.lexicon_dir).resolve()
 
     @property
     def has_wecom_app(self) -> bool:

@@ -11,10 +11,23 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class HitCopy:
+    """A later copy of a hit's story (转载) found at another place."""
+
+    source: str
+    url: str
+    title: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Hit:
     """A new item that matched a keyword rule (命中).
 
-    `id` is empty until the store assigns one (e.g. ``H2612-37``).
+    `id` is empty until the store assigns one (e.g. ``H2612-37``). `matched` lists
+    the rule terms found, `score` (0-100) and `reasons` explain the risk level,
+    `fingerprint` is the similarity hash that folds reposts into this hit's
+    `copies`, whose total is `copy_count` (the stored list is capped).
     """
 
     title: str
@@ -26,6 +39,16 @@ class Hit:
     found_at: datetime
     summary: str = ""
     published: datetime | None = None
+    matched: tuple[str, ...] = ()
+    score: int = 0
+    reasons: tuple[str, ...] = ()
+    fingerprint: int = 0
+    canonical_url: str = ""
+    reposts: int | None = None
+    comments: int | None = None
+    likes: int | None = None
+    copies: tuple[HitCopy, ...] = ()
+    copy_count: int = 0
     id: str = ""
 
 
@@ -85,6 +108,8 @@ class SourceState:
     items_seen: int = 0
     etag: str = ""
     last_modified: str = ""
+    last_new_item: datetime | None = None
+    alert: str = ""  # "failing" or "silent" while an alert is open, else ""
 
 
 @dataclass(frozen=True)

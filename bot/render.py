@@ -7,6 +7,8 @@ test) instead of leaving a blank in a group chat.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,39 @@ class Renderer:
         )
         self._env.filters["hm"] = _format_time
         self._env.filters["ymdhm"] = _format_datetime
+        self._env.filters["highlight"] = highlight
+        self._env.filters["excerpt"] = excerpt
+        self._env.filters["mention"] = mention
 
     def render(self, template: str, /, **params: Any) -> str:
         """Render `template` (e.g. ``"help.j2"``) and strip outer blank lines."""
         return self._env.get_template(template).render(**params).strip("\n")
+
+
+def highlight(text: str, terms: Iterable[str]) -> str:
+    """Mark each matched term in `text` with WeCom markdown's warning colour."""
+    wanted = sorted({t for t in terms if t}, key=len, reverse=True)
+    if not wanted:
+        return text
+    pattern = re.compile("|".join(re.escape(t) for t in wanted), re.IGNORECASE)
+    return pattern.sub(lambda m: f'<font color="warning">{m[0]}</font>', text)
+
+
+def excerpt(text: str, terms: Iterable[str] = (), width: int = 80) -> str:
+    """About `width` characters of `text` around the first matched term."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    lowered = text.lower()
+    hits = [lowered.find(t.lower()) for t in terms if t and t.lower() in lowered]
+    start = max(0, min(hits) - width // 4) if hits else 0
+    end = min(len(text), start + width)
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+def mention(userid: str) -> str:
+    """A WeCom markdown @mention of `userid`."""
+    return f"<@{userid}>"
 
 
 def _format_time(value: Any) -> str:

@@ -58,6 +58,9 @@ def dispatch(args: argparse.Namespace) -> int:
     except StoreError as exc:
         sys.stderr.write(f"无法启动：{exc}\n")
         return EXIT_START
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
 
@@ -72,6 +75,7 @@ async def _console(settings: config.Settings, user: str) -> int:
     async with App.open(settings) as app:
         channel = _console_channel(app, user)
         app.poster = channel
+        await app.deliver()
         await channel.run()
     return 0
 
@@ -138,6 +142,7 @@ async def _serve(app: App, settings: config.Settings) -> None:
     if not settings.has_wecom_app and sys.stdin.isatty() and user:
         channel = _console_channel(app, user)
         app.poster = channel
+        await app.deliver()
         chat = asyncio.ensure_future(channel.run())
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,9 +1,11 @@
-"""One scan: fetch every enabled source, keep new items, match rules, store hits.
+"""One scan: crawl each source, keep what is new, match rules, score, store hits.
 
-Works for whichever crawler kinds are registered in `bot.crawlers`; a source whose
-kind has no crawler yet, or that fails, is reported in the scan result and in its
-stored state, never fatal to the others. Writes go hit first, then the seen key, so
-a crash between the two can repeat a hit but never lose one.
+For every item: its canonical URL decides whether it was seen before; the section's
+rules decide whether it is a hit; a similarity fingerprint decides whether it is a
+repost of a recent hit (then it only adds a copy to that hit). Risk is scored with
+reasons. Writes go hit first, then the seen key, so a crash between the two can
+repeat a hit but never lose one. A failing source is reported and counted in its
+health state, never fatal to the others. Messages are left to `bot.notify`.
 """
 
 from __future__ import annotations
@@ -12,29 +14,31 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.config import LEVELS, Rule
+from bot import health
+from bot.config import LEVELS, Rule, parse_duration
 from bot.crawlers import Item, crawler_for
 from bot.crawlers.base import CrawlContext
 from bot.errors import BotError
-from bot.models import Hit
-from bot.rules import Matcher, compile_expr
+from bot.matching import RuleSet, tokenize
+from bot.models import Hit, HitCopy
+from bot.risk import LEXICON_DIR, Lexicon, assess
+from bot.rules import compile_expr
+from bot.similar import ClusterIndex, simhash
+from bot.urls import canonical
 
 if TYPE_CHECKING:
     from bot.config import Settings, Source
     from bot.crawlers.base import Fetcher
+    from bot.models import SourceState
     from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
-# Items published longer ago than this never become hits (a new source's backlog).
-MAX_ITEM_AGE = timedelta(days=7)
-# Seen keys are kept this long; an item older than MAX_ITEM_AGE that reappears after
-# its key expired is read again but, being old, still makes no hit.
-SEEN_RETENTION = timedelta(days=60)
+MAX_COPIES_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -46,23 +50,28 @@ class SourceReport:
     items: int = 0
     new_items: int = 0
     hits: int = 0
+    copies: int = 0
     error: str = ""
     ms: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScanReport:
-    hits: list[Hit]
-    sources: list[SourceReport]
+    """Everything one scan produced."""
+
+    hits: list[Hit] = field(default_factory=list)
+    grown: list[Hit] = field(default_factory=list)
+    sources: list[SourceReport] = field(default_factory=list)
+    events: list[health.HealthEvent] = field(default_factory=list)
+
+    def merge(self, other: ScanReport) -> None:
+        self.hits += other.hits
+        self.grown += other.grown
+        self.sources += other.sources
+        self.events += other.events
 
 
-@dataclass(frozen=True)
-class CompiledRule:
-    rule: Rule
-    matcher: Matcher
-
-
-def active_rules(settings: Settings, store: Store) -> list[CompiledRule]:
+def all_rules(settings: Settings, store: Store) -> list[Rule]:
     """Config rules plus chat-added ones, most severe level first."""
     rules = list(settings.rules)
     for raw in store.rules.all():
@@ -75,139 +84,253 @@ def active_rules(settings: Settings, store: Store) -> list[CompiledRule]:
             )
         )
     rules.sort(key=lambda r: LEVELS.index(r.level), reverse=True)
-    return [CompiledRule(r, compile_expr(r.expression)) for r in rules]
+    return rules
 
 
 def seen_key(item: Item) -> str:
-    """A stable key for an item: its URL without fragment, else its title."""
-    basis = item.url.split("#", 1)[0].strip() or f"title:{item.title.strip()}"
+    """A stable key for an item: its canonical URL, else its title."""
+    basis = canonical(item.url) if item.url else f"title:{item.title.strip()}"
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()
 
 
-async def scan_all(
-    settings: Settings, store: Store, fetcher: Fetcher, now: datetime
-) -> ScanReport:
-    """Scan every enabled source once, concurrently."""
-    rules = active_rules(settings, store)
-    sources = [s for s in settings.sources if s.enabled]
-    results = await asyncio.gather(
-        *(scan_source(s, rules, store, fetcher, now, settings) for s in sources)
-    )
-    hits = [hit for _, found in results for hit in found]
-    return ScanReport(hits, [report for report, _ in results])
+class Scanner:
+    """Scans sources with compiled rules, a lexicon and recent clusters.
 
+    Rules are recompiled only when they change (config or chat); the cluster
+    index is loaded from the store on first use and kept up to date.
+    """
 
-async def scan_source(
-    source: Source,
-    rules: list[CompiledRule],
-    store: Store,
-    fetcher: Fetcher,
-    now: datetime,
-    settings: Settings,
-) -> tuple[SourceReport, list[Hit]]:
-    """Scan one source; failures become a report, not an exception."""
-    started = time.perf_counter()
-    state = store.sources.get(source.name)
-    crawler = crawler_for(source.kind)
-    try:
-        if crawler is None:
-            raise BotError(f"暂不支持“{source.kind}”类型的来源")
-        ctx = CrawlContext(
-            fetcher,
-            settings.tz,
-            now,
-            terms=_terms_for(source, rules),
-            etag=state.etag,
-            last_modified=state.last_modified,
-        )
-        crawled = await crawler.crawl(source, ctx)
-        items = crawled.items
-    except BotError as exc:
-        store.sources.put(
-            replace(
-                state,
-                last_attempt=now,
-                consecutive_failures=state.consecutive_failures + 1,
-                last_error=str(exc),
+    def __init__(
+        self, settings: Settings, store: Store, lexicon: Lexicon | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.lexicon = lexicon or Lexicon.load(settings.lexicon_dir or LEXICON_DIR)
+        self._max_age = parse_duration(settings.scan.max_item_age)
+        self._rules_key: tuple[tuple[str, str, str, str], ...] = ()
+        self._rules: dict[str, Rule] = {}
+        self._by_section: dict[str, RuleSet] = {}
+        self._clusters: ClusterIndex | None = None
+        self._extra_words: list[str] = []
+
+    async def scan_all(self, fetcher: Fetcher, now: datetime) -> ScanReport:
+        """Scan every enabled source once, concurrently."""
+        sources = [s for s in self.settings.sources if s.enabled]
+        results = await asyncio.gather(*(self.scan(s, fetcher, now) for s in sources))
+        report = ScanReport()
+        for result in results:
+            report.merge(result)
+        return report
+
+    async def scan(self, source: Source, fetcher: Fetcher, now: datetime) -> ScanReport:
+        """Scan one source; a failure becomes a report and a health state."""
+        started = time.perf_counter()
+        self._refresh_rules()
+        clusters = self._cluster_index(now)
+        state = self.store.sources.get(source.name)
+        try:
+            crawler = crawler_for(source.kind)
+            if crawler is None:
+                raise BotError(f"暂不支持“{source.kind}”类型的来源")
+            ctx = CrawlContext(
+                fetcher,
+                self.settings.tz,
+                now,
+                terms=self._terms_for(source),
+                etag=state.etag,
+                last_modified=state.last_modified,
+            )
+            crawled = await crawler.crawl(source, ctx)
+        except BotError as exc:
+            return self._failed(source, state, now, str(exc), started)
+
+        report = ScanReport()
+        new_items = 0
+        for item in crawled.items:
+            key = seen_key(item)
+            if self.store.seen.has(key):
+                continue
+            new_items += 1
+            self._consider(item, source, now, clusters, report)
+            self.store.seen.add(key, now)
+
+        state, event = health.after_success(state, now, new_items, source.silence_limit)
+        if not crawled.not_modified:
+            state = replace(
+                state, etag=crawled.etag, last_modified=crawled.last_modified
+            )
+        self.store.sources.put(state)
+        report.events += [event] if event else []
+        ms = int((time.perf_counter() - started) * 1000)
+        report.sources.append(
+            SourceReport(
+                source.name,
+                True,
+                len(crawled.items),
+                new_items,
+                len(report.hits),
+                len(report.grown),
+                "",
+                ms,
             )
         )
-        ms = int((time.perf_counter() - started) * 1000)
-        logger.warning(
-            "source failed source=%s failures=%d ms=%d error=%s",
+        logger.info(
+            "source scanned source=%s items=%d new=%d hits=%d copies=%d ms=%d",
             source.name,
-            state.consecutive_failures + 1,
+            len(crawled.items),
+            new_items,
+            len(report.hits),
+            len(report.grown),
             ms,
-            exc,
         )
-        return SourceReport(source.name, False, error=str(exc), ms=ms), []
+        return report
 
-    section_rules = [r for r in rules if r.rule.section == source.section]
-    new_items = 0
-    hits: list[Hit] = []
-    for item in items:
-        key = seen_key(item)
-        if store.seen.has(key):
-            continue
-        new_items += 1
-        hit = _match(item, source, section_rules, now)
-        if hit is not None:
-            hits.append(store.hits.add(hit))
-        store.seen.add(key, now)
+    def _consider(
+        self,
+        item: Item,
+        source: Source,
+        now: datetime,
+        clusters: ClusterIndex,
+        report: ScanReport,
+    ) -> None:
+        """Turn one new item into a hit, a copy of a hit, or nothing."""
+        if item.published is not None and now - item.published > self._max_age:
+            return
+        ruleset = self._by_section.get(source.section)
+        body = "\n".join(p for p in (item.summary, item.content) if p)
+        found = ruleset.match(item.title, body) if ruleset else []
+        if not found:
+            return
+        rule = self._rules[found[0][0]]
+        matched = tuple(found[0][1].terms)
+        tokens = tokenize(f"{item.title}\n{item.summary}", self._extra_words)
+        fingerprint = simhash(tokens)
 
-    store.sources.put(
-        replace(
-            state,
-            last_attempt=now,
-            last_success=now,
-            consecutive_failures=0,
-            last_error="",
-            items_seen=state.items_seen + new_items,
-            etag=crawled.etag,
-            last_modified=crawled.last_modified,
+        primary_id = clusters.find(fingerprint, source.section, now)
+        primary = self.store.hits.get(primary_id) if primary_id else None
+        if primary is not None:
+            report.grown.append(self._add_copy(primary, item, source, now, tokens))
+            return
+
+        verdict = assess(
+            tokens,
+            self.lexicon,
+            rule_level=rule.level,
+            source_weight=source.weight,
+            reposts=item.reposts,
+            comments=item.comments,
+            likes=item.likes,
         )
-    )
-    ms = int((time.perf_counter() - started) * 1000)
-    logger.info(
-        "source scanned source=%s items=%d new=%d hits=%d ms=%d",
-        source.name,
-        len(items),
-        new_items,
-        len(hits),
-        ms,
-    )
-    return SourceReport(
-        source.name, True, len(items), new_items, len(hits), "", ms
-    ), hits
-
-
-def _terms_for(source: Source, rules: list[CompiledRule]) -> tuple[str, ...]:
-    """The terms a search source asks about: its named rules, else its section's."""
-    chosen = [
-        r
-        for r in rules
-        if (r.rule.name in source.rules)
-        or (not source.rules and r.rule.section == source.section)
-    ]
-    return tuple(dict.fromkeys(t for r in chosen for t in r.matcher.terms()))
-
-
-def _match(
-    item: Item, source: Source, rules: list[CompiledRule], now: datetime
-) -> Hit | None:
-    if item.published is not None and now - item.published > MAX_ITEM_AGE:
-        return None
-    text = f"{item.title}\n{item.summary}"
-    for compiled in rules:
-        if compiled.matcher.matches(text):
-            return Hit(
+        hit = self.store.hits.add(
+            Hit(
                 title=item.title,
                 url=item.url,
                 source=source.name,
                 section=source.section,
-                rule=compiled.rule.name,
-                level=compiled.rule.level,
+                rule=rule.name,
+                level=verdict.level,
                 found_at=now,
-                summary=item.summary[:500],
+                summary=(item.summary or item.content)[:500],
                 published=item.published,
+                matched=matched,
+                score=verdict.score,
+                reasons=verdict.reasons,
+                fingerprint=fingerprint,
+                canonical_url=canonical(item.url) if item.url else "",
+                reposts=item.reposts,
+                comments=item.comments,
+                likes=item.likes,
             )
-    return None
+        )
+        clusters.add(fingerprint, hit.id, hit.section, now)
+        report.hits.append(hit)
+
+    def _add_copy(
+        self, hit: Hit, item: Item, source: Source, now: datetime, tokens: list[str]
+    ) -> Hit:
+        """Record `item` as another copy of `hit` and rescore it."""
+        copy = HitCopy(source=source.name, url=item.url, title=item.title, at=now)
+        count = hit.copy_count + 1
+        rule = self._rules.get(hit.rule)
+        verdict = assess(
+            tokenize(f"{hit.title}\n{hit.summary}", self._extra_words),
+            self.lexicon,
+            rule_level=rule.level if rule else "一般",
+            source_weight=source.weight,
+            reposts=hit.reposts,
+            comments=hit.comments,
+            likes=hit.likes,
+            copies=count,
+        )
+        grown = replace(
+            hit,
+            copies=(*hit.copies, copy)[-MAX_COPIES_KEPT:],
+            copy_count=count,
+            score=verdict.score,
+            level=verdict.level,
+            reasons=verdict.reasons,
+        )
+        self.store.hits.save(grown)
+        logger.info(
+            "copy folded hit=%s source=%s copies=%d", hit.id, source.name, count
+        )
+        return grown
+
+    def _failed(
+        self,
+        source: Source,
+        state: SourceState,
+        now: datetime,
+        error: str,
+        started: float,
+    ) -> ScanReport:
+        threshold = self.settings.scan.failures_before_alert
+        state, event = health.after_failure(state, now, error, threshold)
+        self.store.sources.put(state)
+        ms = int((time.perf_counter() - started) * 1000)
+        logger.warning(
+            "source failed source=%s failures=%d ms=%d error=%s",
+            source.name,
+            state.consecutive_failures,
+            ms,
+            error,
+        )
+        report = ScanReport(
+            sources=[SourceReport(source.name, False, error=error, ms=ms)]
+        )
+        report.events += [event] if event else []
+        return report
+
+    def _refresh_rules(self) -> None:
+        rules = all_rules(self.settings, self.store)
+        key = tuple((r.name, r.expression, r.section, r.level) for r in rules)
+        if key == self._rules_key:
+            return
+        self._rules_key = key
+        self._rules = {r.name: r for r in rules}
+        compiled = {r.name: compile_expr(r.expression) for r in rules}
+        sections = {r.section for r in rules}
+        self._by_section = {
+            s: RuleSet([(r.name, compiled[r.name]) for r in rules if r.section == s])
+            for s in sections
+        }
+        terms = [t for m in compiled.values() for t in m.terms()]
+        self._extra_words = list(dict.fromkeys([*terms, *self.lexicon.words()]))
+
+    def _terms_for(self, source: Source) -> tuple[str, ...]:
+        """The terms a search source asks about: its named rules, else its section's."""
+        chosen = [
+            r
+            for r in self._rules.values()
+            if r.name in source.rules
+            or (not source.rules and r.section == source.section)
+        ]
+        terms = (t for r in chosen for t in compile_expr(r.expression).terms())
+        return tuple(dict.fromkeys(terms))
+
+    def _cluster_index(self, now: datetime) -> ClusterIndex:
+        if self._clusters is None:
+            self._clusters = ClusterIndex()
+            for hit in reversed(self.store.hits.since(now - self._clusters.window)):
+                self._clusters.add(hit.fingerprint, hit.id, hit.section, hit.found_at)
+        return self._clusters

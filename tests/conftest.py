@@ -41,6 +41,10 @@ chat = "office-group"
 [leaders]
 members = ["leader1"]
 
+[http]
+per_host_delay_s = 0
+retries = 0
+
 [[rules]]
 name = "个税退税"
 expr = "个税 退税"

@@ -2,8 +2,10 @@
 
 Serves the files in ``tests/fixtures/feeds/`` under ``/feeds/<name>`` and routes
 that a test programs: any status, redirect chains, huge bodies (with or without
-Content-Length) and slow responses. Real sockets on 127.0.0.1, an ephemeral port,
-one thread per request; what the crawlers do with the answers is left to the tests.
+Content-Length), slow or held responses, a sequence of answers (503, 503, 200),
+validators answered with 304, and a chosen ``Date`` header. Counts requests and
+requests in flight per path. Real sockets on 127.0.0.1, an ephemeral port, one
+thread per request; what the crawlers do with the answers is left to the tests.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ CONTENT_TYPES = {
 
 @dataclass
 class Route:
-    """A programmed answer. `content_length=False` ends the body by closing."""
+    """A programmed answer. `content_length=False` ends the body by closing.
+
+    With `etag` or `last_modified` set, the answer carries that validator and a
+    request sending it back (If-None-Match / If-Modified-Since) gets a bodiless 304.
+    A `hold` event keeps the answer back until the test sets it. A ``Date`` in
+    `headers` replaces the server's own.
+    """
 
     status: int = 200
     body: bytes = b""
@@ -38,6 +46,26 @@ class Route:
     delay_s: float = 0.0
     body_delay_s: float = 0.0
     content_length: bool = True
+    etag: str = ""
+    last_modified: str = ""
+    hold: threading.Event | None = None
+
+    def answer(self, request: dict[str, str]) -> Route:
+        """This route, or the 304 it gives to a request with matching validators."""
+        if (self.etag and request.get("If-None-Match") == self.etag) or (
+            self.last_modified
+            and request.get("If-Modified-Since") == self.last_modified
+        ):
+            return Route(status=304, etag=self.etag, last_modified=self.last_modified)
+        return self
+
+    def all_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        if self.etag:
+            headers["ETag"] = self.etag
+        if self.last_modified:
+            headers["Last-Modified"] = self.last_modified
+        return headers
 
 
 @dataclass
@@ -52,8 +80,12 @@ class FeedServer:
     def __init__(self, root: Path = FEEDS_DIR) -> None:
         self.root = root
         self.routes: dict[str, Route] = {}
+        self.sequences: dict[str, list[Route]] = {}
         self.requests: list[Request] = []
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
         self.stopping = threading.Event()
+        self._changed = threading.Condition()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.feed_server = self  # type: ignore[attr-defined]
@@ -87,6 +119,25 @@ class FeedServer:
         self.routes[path] = Route(body=data, **options)  # type: ignore[arg-type]
         return self.url(path)
 
+    def sequence(self, path: str, *routes: Route) -> str:
+        """Answer the n-th request to `path` with `routes[n]` (the last one repeats);
+        return its full URL."""
+        self.sequences[path] = list(routes)
+        return self.url(path)
+
+    def hits(self, path: str) -> int:
+        """How many requests reached `path` (query strings ignored)."""
+        with self._changed:
+            return sum(1 for r in self.requests if urlsplit(r.path).path == path)
+
+    def wait_for_hits(self, path: str, count: int, timeout_s: float = 10) -> bool:
+        """Block until `count` requests reached `path`; False if they did not in time
+        (a guard against hanging, not a measurement)."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self.hits(path) >= count, timeout=timeout_s
+            )
+
     def file_route(self, path: str, name: str, content_type: str) -> str:
         """Serve fixture file `name` at `path` with a chosen Content-Type."""
         body = (self.root / name).read_bytes()
@@ -106,13 +157,44 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         owner: FeedServer = self.server.feed_server  # type: ignore[attr-defined]
         path = urlsplit(self.path).path
-        owner.requests.append(Request(self.path, dict(self.headers.items())))
-        route = owner.routes.get(path) or self._file_route(owner, path)
+        headers = dict(self.headers.items())
+        with owner._changed:
+            seen = owner.hits(path)
+            owner.requests.append(Request(self.path, headers))
+            owner.in_flight[path] = owner.in_flight.get(path, 0) + 1
+            owner.max_in_flight[path] = max(
+                owner.max_in_flight.get(path, 0), owner.in_flight[path]
+            )
+            owner._changed.notify_all()
+        try:
+            self._answer(owner, path, seen, headers)
+        finally:
+            with owner._changed:
+                owner.in_flight[path] -= 1
+
+    def _answer(
+        self, owner: FeedServer, path: str, seen: int, headers: dict[str, str]
+    ) -> None:
+        if path in owner.sequences:
+            steps = owner.sequences[path]
+            route = steps[min(seen, len(steps) - 1)]
+        else:
+            route = owner.routes.get(path) or self._file_route(owner, path)
+        route = route.answer(headers)
+        if route.hold is not None:
+            while not route.hold.wait(0.02):
+                if owner.stopping.is_set():
+                    return
         if route.delay_s and owner.stopping.wait(route.delay_s):
             return
         try:
-            self.send_response(route.status)
-            for name, value in route.headers.items():
+            route_headers = route.all_headers()
+            if "Date" in route_headers:
+                self.send_response_only(route.status)
+                self.send_header("Server", self.version_string())
+            else:
+                self.send_response(route.status)
+            for name, value in route_headers.items():
                 self.send_header(name, value)
             if route.content_length:
                 self.send_header("Content-Length", str(len(route.body)))

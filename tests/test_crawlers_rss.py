@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import HttpSettings, Source
-from bot.crawlers import FeedError, crawler_for
+from bot.crawlers import FeedError
 from bot.crawlers.base import CrawlContext
 from bot.crawlers.rss import RssCrawler, html_to_text, parse_feed
 from bot.http import FetchError, HttpFetcher
@@ -239,18 +239,32 @@ def test_html_to_text_gives_readable_plain_text(markup, text):
 
 
 @pytest.mark.parametrize(
-    ("kind", "supported"),
+    ("written", "expected"),
     [
-        pytest.param("rss", True, id="rss"),
-        pytest.param("html", False, id="html"),
-        pytest.param("json", False, id="json"),
-        pytest.param("search", False, id="search"),
-        pytest.param("nonsense", False, id="unknown"),
+        pytest.param("Tue, 04 Mar 2025 02:00:00 GMT", at(2025, 3, 4, 10), id="rfc822"),
+        pytest.param("2025-03-04T10:00:00+08:00", at(2025, 3, 4, 10), id="iso-offset"),
+        pytest.param("Tue, 04 Mar 2025 10:00:00", at(2025, 3, 4, 10), id="no-zone"),
+        pytest.param("2025年3月4日 10时00分", at(2025, 3, 4, 10), id="chinese"),
+        pytest.param("3小时前", at(2025, 3, 4, 9), id="relative"),
+        pytest.param("3月4日 08:00", at(2025, 3, 4, 8), id="no-year"),
+        pytest.param("1741053600", at(2025, 3, 4, 10), id="unix-seconds"),
+        pytest.param("不详", None, id="unknown"),
     ],
 )
-def test_crawler_for_only_rss_is_supported_yet(kind, supported):
-    crawler = crawler_for(kind)
+def test_parse_feed_reads_dates_feedparser_cannot(written, expected):
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>t</title><item><title>国家税务总局公告</title>"
+        f"<link>https://tax.example.cn/1.html</link><pubDate>{written}</pubDate>"
+        "</item></channel></rss>"
+    ).encode()
 
-    assert (crawler is not None) == supported
-    if crawler is not None:
-        assert crawler.name == kind
+    items = parse_feed(
+        feed,
+        url="https://tax.example.cn/",
+        source="s",
+        tz=SHANGHAI,
+        now=at(2025, 3, 4, 12),
+    )
+
+    assert items[0].published == expected

@@ -100,23 +100,143 @@ async def test_scan_broken_source_reported_others_still_scanned(make_app, feed_s
     assert "不是有效的" in state.last_error
 
 
+class Recorder:
+    """A channel that remembers what it was asked to post (or fails on demand)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.posted: list[tuple[str, str]] = []
+        self.fail = fail
+
+    async def post(self, chat: str, text: str) -> None:
+        if self.fail:
+            raise ConnectionError("channel down")
+        self.posted.append((chat, text))
+
+
+def feed(*items: tuple[str, str, str]) -> bytes:
+    """An RSS body with (title, link, description) items dated NOW."""
+    date = format_datetime(NOW)
+    entries = "".join(
+        f"<item><title>{t}</title><link>{link}</link>"
+        f"<description>{d}</description><pubDate>{date}</pubDate></item>"
+        for t, link, d in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>x</title><link>https://x.cn/</link>{entries}</channel></rss>"
+    ).encode()
+
+
+def serve(feed_server, path: str, body: bytes, status: int = 200) -> str:
+    feed_server.routes[path] = Route(
+        status=status,
+        body=body,
+        headers={"Content-Type": "application/rss+xml; charset=utf-8"},
+    )
+    return (
+        f'[[sources]]\nname = "{path.strip("/")}"\nkind = "rss"\n'
+        f'url = "{feed_server.url(path)}"\nsection = "szk"\n'
+    )
+
+
+STORY = "某市警方破获虚开发票案 涉案金额超十亿元"
+STORY_TEXT = "某市公安局会同税务部门破获一起特大虚开发票案件，抓获犯罪嫌疑人二十余名。"
+
+
 async def test_scan_announces_hits_to_section_chat(make_app, feed_server):
-    posted: list[tuple[str, str]] = []
-
-    class Recorder:
-        async def post(self, chat: str, text: str) -> None:
-            posted.append((chat, text))
-
     app = await make_app(sources(feed_server, "tax-news.rss"))
+    channel = Recorder()
     async with app:
-        app.poster = Recorder()
+        app.poster = channel
         await app.scan_all()
 
-    assert len(posted) == 1
-    chat, text = posted[0]
+    assert len(channel.posted) == 1
+    chat, text = channel.posted[0]
     assert chat == "szk-group"
-    assert "新命中 1 条 · 税政管理科" in text
-    assert "【重大】国家税务总局：进一步规范发票管理" in text
+    assert "【重大·" in text and "国家税务总局：进一步规范发票管理" in text
+    assert '<font color="warning">虚开发票</font>' in text
+    assert "<@lisi>" in text
+
+
+async def test_scan_reposts_fold_into_one_hit_without_new_message(
+    make_app, feed_server
+):
+    first = serve(
+        feed_server, "/a.rss", feed((STORY, "https://a.cn/1.html", STORY_TEXT))
+    )
+    second = serve(
+        feed_server,
+        "/b.rss",
+        feed((f"转发：{STORY}", "https://b.cn/9.html", STORY_TEXT)),
+    )
+    app = await make_app(first)
+    channel = Recorder()
+    async with app:
+        app.poster = channel
+        report_a = await app.scan_all()
+        source_b = app.settings.sources[0].__class__(
+            name="b.rss", kind="rss", url=feed_server.url("/b.rss"), section="szk"
+        )
+        await app.scan_one(source_b)
+        stored = app.store.hits.get(report_a.hits[0].id)
+
+    assert second  # served
+    assert stored.copy_count == 1
+    assert [c.source for c in stored.copies] == ["b.rss"]
+    assert any("另有 1 处转载" in r for r in stored.reasons)
+    assert len(channel.posted) == 1
+
+
+async def test_scan_tracking_params_do_not_make_a_new_hit(make_app, feed_server):
+    link = "https://a.cn/1.html"
+    extra = serve(feed_server, "/a.rss", feed((STORY, link, STORY_TEXT)))
+    app = await make_app(extra)
+    async with app:
+        first = await app.scan_all()
+        feed_server.routes["/a.rss"].body = feed(
+            (STORY, f"{link}?utm_source=weixin&from=timeline#top", STORY_TEXT)
+        )
+        second = await app.scan_all()
+
+    assert len(first.hits) == 1
+    assert second.hits == [] and second.sources[0].new_items == 0
+
+
+async def test_scan_failing_source_alerts_office_once_then_recovers(
+    make_app, feed_server
+):
+    extra = serve(feed_server, "/down.rss", b"oops", status=503)
+    app = await make_app(extra.replace('every = "30m"', "") + "[scan]\n")
+    channel = Recorder()
+    async with app:
+        app.poster = channel
+        for _ in range(4):
+            await app.scan_all()
+        feed_server.routes["/down.rss"] = Route(
+            body=feed(("无关新闻", "https://a.cn/2.html", "")),
+            headers={"Content-Type": "application/rss+xml"},
+        )
+        await app.scan_all()
+
+    office = [text for chat, text in channel.posted if chat == "office-group"]
+    assert len(office) == 2
+    assert "监测来源异常" in office[0] and "已连续失败 3 次" in office[0]
+    assert "监测来源已恢复" in office[1]
+
+
+async def test_scan_messages_wait_in_outbox_while_channel_down(make_app, feed_server):
+    app = await make_app(sources(feed_server, "tax-news.rss"))
+    async with app:
+        app.poster = Recorder(fail=True)
+        await app.scan_all()
+        pending = len(app.outbox.pending())
+        app.poster = healthy = Recorder()
+        delivered = await app.deliver()
+        again = await app.deliver()
+
+    assert pending == 1
+    assert delivered == 1 and again == 0
+    assert len(healthy.posted) == 1
 
 
 def test_scan_cli_once_json_prints_one_line_per_hit(

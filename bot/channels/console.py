@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import threading
 from typing import TextIO
 
@@ -16,6 +17,17 @@ from bot.dispatcher import Dispatcher
 from bot.events import Inbound
 
 QUIT_WORDS = {"退出", "exit", "quit"}
+
+_FONT = re.compile(r'<font color="[a-z]+">(.*?)</font>', re.DOTALL)
+_MENTION = re.compile(r"<@([^>]+)>")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+
+
+def for_terminal(markdown: str) -> str:
+    """WeCom markdown as plain terminal text: 【highlight】, @user, text: url."""
+    text = _FONT.sub(r"【\1】", markdown)
+    text = _MENTION.sub(r"@\1", text)
+    return _LINK.sub(r"\1：\2", text)
 
 
 class ConsoleChannel:
@@ -80,7 +92,7 @@ class ConsoleChannel:
 
     async def post(self, chat: str, text: str) -> None:
         """Show a message the bot sends to a group chat."""
-        self._write(f"〔发往群聊 {chat or '未配置'}〕\n{text}")
+        self._write(f"〔发往群聊 {chat or '未配置'}〕\n{for_terminal(text)}")
 
     def _read_line(self) -> str | None:
         if self._interactive:

@@ -1,17 +1,17 @@
 """The ``rss`` crawler: RSS 0.9x/1.0/2.0 and Atom feeds read with feedparser.
 
 Holds `RssCrawler`, the pure `parse_feed` it uses and `FeedError` for bodies that are
-not feeds. The body is downloaded by `bot.http.fetch` and handed to feedparser as a
+not feeds. The body is downloaded by the context's fetcher and handed to feedparser as a
 stream, so feedparser never opens URLs or files itself. Titles and summaries become
 plain text; links are made absolute against the feed's final URL; dates are converted
 to the configured timezone (dates written without a zone are taken as local time,
-which is what Chinese sites mean). Matching and deduplication are left to the scanner.
+which is what Chinese sites mean; dates feedparser cannot read go to `bot.dates`).
+Matching and deduplication are left to the scanner.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import io
 import logging
 import re
@@ -27,6 +27,7 @@ from parsel import Selector
 
 from bot.config import Source
 from bot.crawlers.base import CrawlContext, CrawlResult, Item
+from bot.dates import parse_date
 from bot.http import FetchError
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,6 @@ _BLOCK_TAGS = {
     "hr", "li", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
 }  # fmt: skip
 
-# "2025-03-04 10:00", "2025/3/4", "2025年3月4日 10时00分": local dates without a zone.
-_LOCAL_DATE = re.compile(
-    r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:[\sT]+(\d{1,2})[:：时](\d{1,2})(?:[:：分](\d{1,2})秒?)?)?\s*$"
-)
 # A date string ending in a numeric offset or a zone name ("Z", "GMT", "EST").
 _HAS_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|[A-Za-z]{1,5})\s*$")
 
@@ -75,6 +71,7 @@ class RssCrawler:
             source=source.name,
             tz=ctx.tz,
             content_type=result.headers.get("content-type"),
+            now=ctx.now,
         )
         logger.info(
             "parsed source=%s items=%d ms=%d",
@@ -92,13 +89,15 @@ def parse_feed(
     source: str,
     tz: ZoneInfo,
     content_type: str | None = None,
+    now: datetime | None = None,
 ) -> list[Item]:
     """Turn a downloaded feed into items; raise `FeedError` if it is not a feed.
 
     `url` is the feed's address after redirects (the base for relative links),
     `content_type` the HTTP header, whose charset feedparser weighs against the XML
-    declaration.
+    declaration; `now` anchors relative dates ("3小时前"), default the current time.
     """
+    now = now or datetime.now(tz)
     if not content.strip():
         raise FeedError(f"{NOT_A_FEED}（内容为空）")
     headers = {"content-location": url}
@@ -135,7 +134,7 @@ def parse_feed(
                 title=_plain(entry.get("title_detail")),
                 url=link,
                 summary=summary,
-                published=_published(entry, tz),
+                published=_published(entry, tz, now),
                 source=source,
             )
         )
@@ -197,40 +196,29 @@ def _link(entry: dict[str, Any], base: str) -> str:
     return ""
 
 
-def _published(entry: dict[str, Any], tz: ZoneInfo) -> datetime | None:
+def _published(entry: dict[str, Any], tz: ZoneInfo, now: datetime) -> datetime | None:
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        # dict.get: feedparser's own get maps a missing "updated" to "published"
+        # with a DeprecationWarning.
+        raw = dict.get(entry, key)
         if not raw:
             continue
-        when = _parse_date(raw, entry.get(f"{key}_parsed"), tz)
+        when = _parse_date(raw, dict.get(entry, f"{key}_parsed"), tz, now)
         if when is not None:
             return when
     return None
 
 
 def _parse_date(
-    raw: str, parsed: time.struct_time | None, tz: ZoneInfo
+    raw: str, parsed: time.struct_time | None, tz: ZoneInfo, now: datetime
 ) -> datetime | None:
-    local = _LOCAL_DATE.match(raw)
-    if local:
-        year, month, day, hour, minute, second = (int(g or 0) for g in local.groups())
-        try:
-            return datetime(year, month, day, hour, minute, second, tzinfo=tz)
-        except ValueError:
-            return None
-    if parsed:
-        # feedparser gives UTC; a string without a zone was read as if it were UTC.
-        utc = datetime(*parsed[:6], tzinfo=UTC)
-        if not _HAS_ZONE.search(raw):
-            return utc.replace(tzinfo=tz)
-        return utc.astimezone(tz)
-    try:  # RFC 822 without a zone, which feedparser rejects
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return when.replace(tzinfo=tz)
-    return when.astimezone(tz)
+    if parsed and _HAS_ZONE.search(raw):
+        return datetime(*parsed[:6], tzinfo=UTC).astimezone(tz)
+    # No zone written: feedparser would have read it as UTC, bot.dates as local.
+    when = parse_date(raw, now, tz)
+    if when is None and parsed:
+        when = datetime(*parsed[:6], tzinfo=tz)
+    return when
 
 
 def _looks_like_html(content: bytes) -> bool:

@@ -15,11 +15,9 @@ import typing
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
-from bot.models import TicketEvent
-
 T = TypeVar("T")
 
-_PLAIN, _TIME, _MAYBE_TIME, _EVENTS = range(4)
+_PLAIN, _TIME, _MAYBE_TIME, _RECORDS, _TUPLE = range(5)
 
 
 def time_out(value: datetime, tz: tzinfo) -> str:
@@ -56,12 +54,24 @@ def _spec(cls: type) -> tuple[tuple[str, int], ...]:
             kind = _TIME
         elif hint == datetime | None:
             kind = _MAYBE_TIME
-        elif hint == tuple[TicketEvent, ...]:
-            kind = _EVENTS
+        elif _record_type(hint) is not None:
+            kind = _RECORDS
+        elif typing.get_origin(hint) is tuple:
+            kind = _TUPLE
         else:
             kind = _PLAIN
         out.append((f.name, kind))
     return tuple(out)
+
+
+def _record_type(hint: Any) -> type | None:
+    """The dataclass X when `hint` is ``tuple[X, ...]``, else None."""
+    if typing.get_origin(hint) is not tuple:
+        return None
+    args = typing.get_args(hint)
+    if len(args) == 2 and args[1] is Ellipsis and dataclasses.is_dataclass(args[0]):
+        return typing.cast(type, args[0])
+    return None
 
 
 def to_doc(obj: Any, tz: tzinfo) -> dict[str, Any]:
@@ -71,8 +81,8 @@ def to_doc(obj: Any, tz: tzinfo) -> dict[str, Any]:
         value = getattr(obj, name)
         if kind == _TIME or (kind == _MAYBE_TIME and value is not None):
             value = time_out(value, tz)
-        elif kind == _EVENTS:
-            value = [to_doc(event, tz) for event in value]
+        elif kind == _RECORDS:
+            value = [to_doc(record, tz) for record in value]
         elif isinstance(value, dict):
             value = copy_json(value)
         doc[name] = value
@@ -88,8 +98,12 @@ def from_doc(cls: type[T], doc: dict[str, Any], tz: tzinfo, **extra: Any) -> T:
         value = doc[name]
         if kind == _TIME or (kind == _MAYBE_TIME and value is not None):
             value = time_in(value, tz)
-        elif kind == _EVENTS:
-            value = tuple(from_doc(TicketEvent, event, tz) for event in value)
+        elif kind == _RECORDS:
+            record = _record_type(typing.get_type_hints(cls)[name])
+            assert record is not None
+            value = tuple(from_doc(record, item, tz) for item in value)
+        elif kind == _TUPLE:
+            value = tuple(value)
         elif isinstance(value, dict):
             value = copy_json(value)
         kwargs[name] = value

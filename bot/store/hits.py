@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, tzinfo
 
+from bot.errors import StoreError
 from bot.models import Hit
 from bot.store._codec import from_doc, local, to_doc
 from bot.store._partitions import PartitionSet
@@ -64,6 +65,17 @@ class HitRepo:
         if doc is None:
             return None
         return from_doc(Hit, doc, self._tz, id=_format(key, doc.doc_id))
+
+    def save(self, hit: Hit) -> None:
+        """Replace the stored hit that has `hit.id` (e.g. to add a copy)."""
+        match = _ID.fullmatch(hit.id.strip())
+        key = f"20{match[1]}-{match[2]}" if match else ""
+        table = self._parts.table(key) if match else None
+        updated = []
+        if match is not None and table is not None:
+            updated = table.update(to_doc(hit, self._tz), doc_ids=[int(match[3])])
+        if not updated:
+            raise StoreError(f"命中 {hit.id or '（无编号）'} 不存在，无法保存。")
 
     def since(self, t: datetime) -> list[Hit]:
         """Hits found at or after `t`, newest first."""
