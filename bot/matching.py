@@ -82,6 +82,11 @@ class RuleSet:
         return len(self._rules)
 
     @property
+    def key_count(self) -> int:
+        """How many distinct literal keys the automaton holds."""
+        return len(self._keys)
+
+    @property
     def always_evaluated(self) -> list[str]:
         """Names of the rules evaluated for every item (no literal trigger)."""
         return [self._rules[i][0] for i in self._always]
