@@ -38,7 +38,7 @@ def test_notify_digest_per_section_and_urgent_alone(write_config):
     assert chats == ["szk-group", "szk-group", "nfk-group"]
     urgent, digest, other = (m.body["text"] for m in messages)
     assert "H2612-3【重大·42分】" in urgent and "<@lisi>" in urgent
-    assert "1 小时内登记" in urgent
+    assert "1 小时内完成研判" in urgent
     assert "新命中 2 条 · 税政管理科" in digest
     assert "H2612-1" in digest and "H2612-2" in digest and "H2612-3" not in digest
     assert "新命中 1 条 · 纳税服务科" in other
