@@ -270,7 +270,9 @@ class Rule:
             compile_expr(self.expression)
         except RuleSyntaxError as exc:
             raise ConfigError(
-                file, f"{key}.{field}", f'关键词表达式 "{self.expression}" 有误：{exc}'
+                file,
+                f"{key}.{field}",
+                f'规则“{self.name}”的关键词表达式 "{self.expression}" 有误：{exc}',
             ) from None
         if self.level not in LEVELS:
             raise ConfigError(

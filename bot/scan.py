@@ -26,7 +26,7 @@ from bot.errors import BotError
 from bot.matching import RuleSet, tokenize
 from bot.models import Hit, HitCopy
 from bot.risk import LEXICON_DIR, Lexicon, assess
-from bot.rules import compile_expr
+from bot.rules import Match, Matcher, compile_expr
 from bot.similar import ClusterIndex, simhash
 from bot.urls import canonical
 
@@ -109,23 +109,33 @@ class Scanner:
         self._max_age = parse_duration(settings.scan.max_item_age)
         self._rules_key: tuple[tuple[str, str, str, str], ...] = ()
         self._rules: dict[str, Rule] = {}
+        self._compiled: dict[str, Matcher] = {}
         self._by_section: dict[str, RuleSet] = {}
         self._clusters: ClusterIndex | None = None
         self._extra_words: list[str] = []
 
     async def scan_all(self, fetcher: Fetcher, now: datetime) -> ScanReport:
         """Scan every enabled source once, concurrently."""
+        self._refresh_rules()
         sources = [s for s in self.settings.sources if s.enabled]
-        results = await asyncio.gather(*(self.scan(s, fetcher, now) for s in sources))
+        scans = (self.scan(s, fetcher, now, refresh=False) for s in sources)
+        results = await asyncio.gather(*scans)
         report = ScanReport()
         for result in results:
             report.merge(result)
         return report
 
-    async def scan(self, source: Source, fetcher: Fetcher, now: datetime) -> ScanReport:
-        """Scan one source; a failure becomes a report and a health state."""
+    async def scan(
+        self, source: Source, fetcher: Fetcher, now: datetime, refresh: bool = True
+    ) -> ScanReport:
+        """Scan one source; a failure becomes a report and a health state.
+
+        `refresh` re-reads the rules first (chat may have changed them); `scan_all`
+        does that once for all its sources.
+        """
         started = time.perf_counter()
-        self._refresh_rules()
+        if refresh:
+            self._refresh_rules()
         clusters = self._cluster_index(now)
         state = self.store.sources.get(source.name)
         try:
@@ -145,14 +155,16 @@ class Scanner:
             return self._failed(source, state, now, str(exc), started)
 
         report = ScanReport()
-        new_items = 0
+        fresh: dict[str, None] = {}
         for item in crawled.items:
             key = seen_key(item)
-            if self.store.seen.has(key):
+            if key in fresh or self.store.seen.has(key):
                 continue
-            new_items += 1
+            fresh[key] = None
             self._consider(item, source, now, clusters, report)
-            self.store.seen.add(key, now)
+        # One durable write for the whole page, after its hits are stored.
+        self.store.seen.add_many(fresh, now)
+        new_items = len(fresh)
 
         state, event = health.after_success(state, now, new_items, source.silence_limit)
         if not crawled.not_modified:
@@ -202,7 +214,7 @@ class Scanner:
         if not found:
             return
         rule = self._rules[found[0][0]]
-        matched = tuple(found[0][1].terms)
+        matched = _matched_words(found[0][1], item.title, body)
         tokens = tokenize(f"{item.title}\n{item.summary}", self._extra_words)
         fingerprint = simhash(tokens)
 
@@ -309,6 +321,7 @@ class Scanner:
         self._rules_key = key
         self._rules = {r.name: r for r in rules}
         compiled = {r.name: compile_expr(r.expression) for r in rules}
+        self._compiled = compiled
         sections = {r.section for r in rules}
         self._by_section = {
             s: RuleSet([(r.name, compiled[r.name]) for r in rules if r.section == s])
@@ -319,13 +332,15 @@ class Scanner:
 
     def _terms_for(self, source: Source) -> tuple[str, ...]:
         """The terms a search source asks about: its named rules, else its section's."""
+        if source.kind != "search":
+            return ()
         chosen = [
-            r
-            for r in self._rules.values()
-            if r.name in source.rules
+            name
+            for name, r in self._rules.items()
+            if name in source.rules
             or (not source.rules and r.section == source.section)
         ]
-        terms = (t for r in chosen for t in compile_expr(r.expression).terms())
+        terms = (t for name in chosen for t in self._compiled[name].terms())
         return tuple(dict.fromkeys(terms))
 
     def _cluster_index(self, now: datetime) -> ClusterIndex:
@@ -334,3 +349,10 @@ class Scanner:
             for hit in reversed(self.store.hits.since(now - self._clusters.window)):
                 self._clusters.add(hit.fingerprint, hit.id, hit.section, hit.found_at)
         return self._clusters
+
+
+def _matched_words(match: Match, title: str, body: str) -> tuple[str, ...]:
+    """The words as they appear in the item (regex hits too), for highlighting."""
+    fields = {"title": title, "text": body}
+    words = (fields[field][start:end] for field, start, end in match.spans)
+    return tuple(dict.fromkeys(w for w in words if w.strip())) or match.terms

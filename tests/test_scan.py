@@ -292,3 +292,18 @@ FRESH_FEED = """<?xml version="1.0" encoding="utf-8"?>
 <pubDate>{date}</pubDate></item>
 </channel></rss>
 """
+
+
+async def test_scan_regex_hit_keeps_the_words_found(write_config, feed_server):
+    extra = serve(
+        feed_server, "/a.rss", feed((STORY, "https://a.cn/1.html", STORY_TEXT))
+    )
+    rules = '[[rules]]\nname = "虚开"\nexpr = "/虚开.{0,2}发票/"\nsection = "szk"\n'
+    base = BASE_CONFIG.split("[[rules]]")[0]
+    settings = config.load(write_config(extra + rules, base=base), env={})
+    async with App.open(settings, clock=lambda: NOW) as app:
+        report = await app.scan_all()
+
+    (hit,) = report.hits
+    assert hit.matched == ("虚开发票",)
+    assert hit.rule == "虚开"
