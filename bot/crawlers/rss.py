@@ -103,7 +103,14 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    # We turn markup into plain text ourselves and resolve links against the final
+    # URL, so feedparser's HTML sanitiser and URI rewriting (most of its cost) are off.
+    parsed = feedparser.parse(
+        io.BytesIO(content),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
     entries = parsed.get("entries") or []
     if not parsed.get("version") and not entries:
         hint = (
