@@ -89,7 +89,15 @@ def all_rules(settings: Settings, store: Store) -> list[Rule]:
 
 def seen_key(item: Item) -> str:
     """A stable key for an item: its canonical URL, else its title."""
-    basis = canonical(item.url) if item.url else f"title:{item.title.strip()}"
+    return url_key(item.url) if item.url else _key(f"title:{item.title.strip()}")
+
+
+def url_key(url: str) -> str:
+    """The seen key of the article at `url`."""
+    return _key(canonical(url))
+
+
+def _key(basis: str) -> str:
     return hashlib.sha1(basis.encode("utf-8")).hexdigest()
 
 
@@ -149,6 +157,7 @@ class Scanner:
                 terms=self._terms_for(source),
                 etag=state.etag,
                 last_modified=state.last_modified,
+                is_new=lambda url: not self.store.seen.has(url_key(url)),
             )
             crawled = await crawler.crawl(source, ctx)
         except BotError as exc:

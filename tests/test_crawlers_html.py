@@ -271,6 +271,25 @@ async def test_html_content_is_read_from_each_article(feed_server, client):
     )
 
 
+async def test_html_content_fetched_only_for_new_items(feed_server, client):
+    serve(feed_server, "/art/1.html", "chinatax-article.html")
+    serve(feed_server, "/art/2.html", "chinatax-article.html")
+    url = feed_server.route(
+        "/list",
+        article_list("/art/1.html", "/art/2.html"),
+        headers={"Content-Type": HTML},
+    )
+    seen = feed_server.url("/art/1.html")
+    ctx = CrawlContext(client, SHANGHAI, NOW, is_new=lambda link: link != seen)
+
+    result = await HtmlCrawler().crawl(page_source(url, content="#fontzoom"), ctx)
+
+    old, new = result.items
+    assert old.content == "" and new.content.startswith("为便利纳税人")
+    assert feed_server.hits("/art/1.html") == 0
+    assert feed_server.hits("/art/2.html") == 1
+
+
 async def test_html_failed_article_keeps_the_item_without_content(
     feed_server, client, caplog
 ):

@@ -7,6 +7,7 @@ deduplication, health and reporting are left to the scanner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +41,10 @@ class Item:
     content: str = ""
 
 
+def _always_new(url: str) -> bool:
+    return True
+
+
 class Fetcher(Protocol):
     """Downloads one URL; see `bot.http.HttpFetcher`."""
 
@@ -53,7 +58,9 @@ class CrawlContext:
     """What a crawler may use for one crawl.
 
     `terms` are the rule terms a search source asks about; `etag`/`last_modified`
-    are the validators remembered from the source's last successful crawl.
+    are the validators remembered from the source's last successful crawl;
+    `is_new(url)` tells whether the scanner has not seen that article yet (so a
+    crawler fetches article pages only for new items).
     """
 
     fetcher: Fetcher
@@ -62,6 +69,7 @@ class CrawlContext:
     terms: tuple[str, ...] = ()
     etag: str = ""
     last_modified: str = ""
+    is_new: Callable[[str], bool] = _always_new
 
 
 @dataclass(frozen=True)

@@ -155,21 +155,24 @@ def extract_content(text: str, selector: str) -> str:
 async def follow_articles(
     items: list[Item], source: Source, ctx: CrawlContext
 ) -> list[Item]:
-    """Fill `Item.content` from each item's page, one download at a time.
+    """Fill `Item.content` from each new item's page, one download at a time.
 
-    At most `MAX_ARTICLES` pages are followed; a page that cannot be downloaded or
+    Items the scanner has seen before are not fetched again. At most
+    `MAX_ARTICLES` pages are followed; a page that cannot be downloaded or
     read keeps its item without content and never fails the crawl.
     """
-    if len(items) > MAX_ARTICLES:
+    fresh = [item for item in items if ctx.is_new(item.url)]
+    if len(fresh) > MAX_ARTICLES:
         logger.info(
-            "articles capped source=%s items=%d followed=%d",
+            "articles capped source=%s new=%d followed=%d",
             source.name,
-            len(items),
+            len(fresh),
             MAX_ARTICLES,
         )
+    to_follow = {id(item) for item in fresh[:MAX_ARTICLES]}
     followed: list[Item] = []
-    for index, item in enumerate(items):
-        if index >= MAX_ARTICLES:
+    for item in items:
+        if id(item) not in to_follow:
             followed.append(item)
             continue
         try:
