@@ -15,11 +15,11 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot._schema import build
+from bot.config_wecom import ChatAddress, Secrets, Wecom, parse_chat
 from bot.errors import ConfigError
 
 LEVELS = ("一般", "较大", "重大", "特别重大")
@@ -282,16 +282,6 @@ class Rule:
             )
 
 
-_APP_ENV_HINTS = {
-    "secret": "WECOM_APP_SECRET",
-    "corp_secret": "WECOM_APP_SECRET",
-    "corpsecret": "WECOM_APP_SECRET",
-    "token": "WECOM_APP_TOKEN",
-    "aes_key": "WECOM_APP_AES_KEY",
-    "encoding_aes_key": "WECOM_APP_AES_KEY",
-}
-
-
 def _any_of(words: tuple[str, ...]) -> str:
     quoted = ('"' + w.replace('"', "") + '"' for w in words if w.strip())
     return "(" + " | ".join(quoted) + ")"
@@ -370,30 +360,6 @@ class RiskSettings:
 
 
 @dataclass(frozen=True)
-class WecomApp:
-    ENV_HINTS: ClassVar[dict[str, str]] = _APP_ENV_HINTS
-
-    corp_id: str = ""
-    agent_id: int = 0
-    api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
-
-    def check(self, key: str, file: Path) -> None:
-        if self.agent_id < 0:
-            raise ConfigError(
-                file, f"{key}.agent_id", "应为企业微信应用的 AgentId（正整数）"
-            )
-        if not self.api_base.startswith(("http://", "https://")):
-            raise ConfigError(
-                file, f"{key}.api_base", "应为以 http:// 或 https:// 开头的网址"
-            )
-
-
-@dataclass(frozen=True)
-class Wecom:
-    app: WecomApp = field(default_factory=WecomApp)
-
-
-@dataclass(frozen=True)
 class Server:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -430,27 +396,6 @@ class CalendarSettings:
 @dataclass(frozen=True)
 class ConsoleSettings:
     user: str = ""
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """Secrets from the environment; never printed (repr hides them)."""
-
-    app_secret: str = field(default="", repr=False)
-    app_token: str = field(default="", repr=False)
-    app_aes_key: str = field(default="", repr=False)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Secrets:
-        return cls(
-            app_secret=env.get("WECOM_APP_SECRET", ""),
-            app_token=env.get("WECOM_APP_TOKEN", ""),
-            app_aes_key=env.get("WECOM_APP_AES_KEY", ""),
-        )
-
-    def values(self) -> list[str]:
-        """Every non-empty secret, for the log redaction filter."""
-        return [v for v in (self.app_secret, self.app_token, self.app_aes_key) if v]
 
 
 @dataclass(frozen=True)
@@ -492,6 +437,31 @@ class Settings:
     def has_wecom_app(self) -> bool:
         return bool(self.wecom.app.corp_id and self.secrets.app_secret)
 
+    @property
+    def has_aibot(self) -> bool:
+        bot = self.wecom.aibot
+        if not bot.bot_id:
+            return False
+        if bot.mode == "ws":
+            return bool(self.secrets.aibot_secret)
+        return bool(self.secrets.aibot_token and self.secrets.aibot_aes_key)
+
+    @property
+    def has_wecom(self) -> bool:
+        """True when any WeCom channel can talk (else the console is used)."""
+        return self.has_aibot or self.has_wecom_app
+
+    @property
+    def default_channel(self) -> str:
+        """Where a bare chat id goes: the AI bot, else app group chats, else console."""
+        if self.has_aibot:
+            return "aibot"
+        return "appchat" if self.has_wecom_app else "console"
+
+    def chat(self, text: str) -> ChatAddress:
+        """The address of a configured chat (a section's or the office's)."""
+        return parse_chat(text, self.default_channel)
+
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
 
@@ -514,6 +484,31 @@ class Settings:
                         f"{'、'.join(sorted(known)) or '（尚未配置科室）'}",
                     )
         check_roles(self, file)
+        self._check_chats(file)
+
+    def _check_chats(self, file: Path) -> None:
+        webhooks = {w.name for w in self.wecom.webhooks}
+        places = [
+            (f"sections[{i + 1}].chat", s.chat) for i, s in enumerate(self.sections)
+        ]
+        places.append(("office.chat", self.office.chat))
+        for key, text in places:
+            try:
+                address = parse_chat(text, "console")
+            except ValueError:
+                raise ConfigError(
+                    file,
+                    key,
+                    f'"{text}" 的通道无效；应写成 aibot:群ID、appchat:群ID、'
+                    "app:用户ID|用户ID、webhook:机器人名称 或 console",
+                ) from None
+            if address.channel == "webhook" and address.id not in webhooks:
+                raise ConfigError(
+                    file,
+                    key,
+                    f'群机器人 "{address.id}" 未在 [[wecom.webhooks]] 中配置'
+                    f"（已配置：{'、'.join(sorted(webhooks)) or '无'}）",
+                )
 
 
 def _check_unique(

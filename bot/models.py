@@ -114,7 +114,12 @@ class SourceState:
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    """A message waiting to be sent (or already sent) to one chat."""
+    """A message waiting to be sent (or already sent) to one chat.
+
+    `channel` and `chat` are a chat address (see `bot.config_wecom`); `kind` is
+    ``markdown``, ``text``, ``card`` or ``file`` with its content in `body`
+    (``{"text": ...}`` for text kinds); `not_before` holds a retry back.
+    """
 
     channel: str
     chat: str
@@ -124,4 +129,5 @@ class OutboxMessage:
     attempts: int = 0
     sent_at: datetime | None = None
     last_error: str = ""
+    not_before: datetime | None = None
     id: str = ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.config import Settings
+from bot.config_wecom import ChatAddress
 from bot.health import HealthEvent
 from bot.models import Hit, OutboxMessage
 from bot.render import Renderer
@@ -18,9 +19,13 @@ from bot.render import Renderer
 URGENT = ("重大", "特别重大")
 
 
-def markdown(chat: str, text: str, now: datetime) -> OutboxMessage:
+def markdown(address: ChatAddress, text: str, now: datetime) -> OutboxMessage:
     return OutboxMessage(
-        channel="", chat=chat, kind="markdown", body={"text": text}, created_at=now
+        channel=address.channel,
+        chat=address.id,
+        kind="markdown",
+        body={"text": text},
+        created_at=now,
     )
 
 
@@ -35,7 +40,7 @@ def hit_messages(
             text = renderer.render(
                 "hit_urgent.j2", h=hit, section=section.name, heads=section.heads
             )
-            messages.append(markdown(section.chat, text, now))
+            messages.append(markdown(settings.chat(section.chat), text, now))
             if hit.level == "特别重大" and settings.office.chat:
                 text = renderer.render(
                     "hit_urgent.j2",
@@ -43,11 +48,13 @@ def hit_messages(
                     section=section.name,
                     heads=settings.leaders.members,
                 )
-                messages.append(markdown(settings.office.chat, text, now))
+                messages.append(
+                    markdown(settings.chat(settings.office.chat), text, now)
+                )
         ordinary = [h for h in mine if h.level not in URGENT]
         if ordinary:
             text = renderer.render("hit_digest.j2", hits=ordinary, section=section.name)
-            messages.append(markdown(section.chat, text, now))
+            messages.append(markdown(settings.chat(section.chat), text, now))
     return messages
 
 
@@ -57,7 +64,7 @@ def health_messages(
     """One message per source health event, to the office chat."""
     return [
         markdown(
-            settings.office.chat,
+            settings.chat(settings.office.chat),
             renderer.render(
                 "source_alert.j2",
                 e=event,
