@@ -191,9 +191,7 @@ def parse_chat(text: str, default_channel: str) -> ChatAddress:
         return ChatAddress("console", "")
     channel, sep, ident = text.partition(":")
     if not sep:
-        return ChatAddress(
-            default_channel, text if default_channel != "console" else ""
-        )
+        return ChatAddress(default_channel, text)
     if channel not in CHANNELS:
         raise ValueError(channel)
     return ChatAddress(channel, ident.strip())
