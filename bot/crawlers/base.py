@@ -7,6 +7,9 @@ deduplication, health and reporting are left to the scanner.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +20,8 @@ from bot.config import Source
 
 if TYPE_CHECKING:
     from bot.http import FetchResult
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,29 @@ class Crawler(Protocol):
     name: str
 
     async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult: ...
+
+
+async def crawl_listing(
+    source: Source,
+    ctx: CrawlContext,
+    parse: Callable[[FetchResult], list[Item]],
+) -> CrawlResult:
+    """The steps every listing crawler shares: a conditional GET of `source.url`,
+    `parse` in a worker thread (parsers are CPU-bound), one log line, validators
+    kept for the next crawl. A 304 returns no items and the old validators."""
+    result = await ctx.fetcher.fetch(
+        source.url, etag=ctx.etag, last_modified=ctx.last_modified
+    )
+    if result.not_modified:
+        return CrawlResult(
+            etag=ctx.etag, last_modified=ctx.last_modified, not_modified=True
+        )
+    started = time.monotonic()
+    items = await asyncio.to_thread(parse, result)
+    logger.info(
+        "parsed source=%s items=%d ms=%d",
+        source.name,
+        len(items),
+        int((time.monotonic() - started) * 1000),
+    )
+    return CrawlResult(items, result.etag, result.last_modified)

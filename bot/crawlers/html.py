@@ -18,7 +18,6 @@ import asyncio
 import logging
 import math
 import re
-import time
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -28,7 +27,7 @@ from cssselect import SelectorError
 from parsel import Selector, SelectorList
 
 from bot.config import Source
-from bot.crawlers.base import CrawlContext, CrawlResult, Item
+from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
 from bot.crawlers.rss import html_to_text
 from bot.dates import parse_date
 from bot.http import FetchError
@@ -67,31 +66,21 @@ class HtmlCrawler:
     name = "html"
 
     async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult:
-        result = await ctx.fetcher.fetch(
-            source.url, etag=ctx.etag, last_modified=ctx.last_modified
+        listing = await crawl_listing(
+            source,
+            ctx,
+            lambda result: parse_page(
+                result.text(source.charset),
+                url=result.url,
+                source=source,
+                tz=ctx.tz,
+                now=ctx.now,
+            ),
         )
-        if result.not_modified:
-            return CrawlResult(
-                etag=ctx.etag, last_modified=ctx.last_modified, not_modified=True
-            )
-        started = time.monotonic()
-        items = await asyncio.to_thread(
-            parse_page,
-            result.text(source.charset),
-            url=result.url,
-            source=source,
-            tz=ctx.tz,
-            now=ctx.now,
-        )
-        logger.info(
-            "parsed source=%s items=%d ms=%d",
-            source.name,
-            len(items),
-            int((time.monotonic() - started) * 1000),
-        )
-        if source.content:
-            items = await follow_articles(items, source, ctx)
-        return CrawlResult(items, result.etag, result.last_modified)
+        if source.content and listing.items:
+            items = await follow_articles(listing.items, source, ctx)
+            return replace(listing, items=items)
+        return listing
 
 
 def parse_page(

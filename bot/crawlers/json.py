@@ -11,17 +11,16 @@ accepted. Matching is left to the scanner.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Source
-from bot.crawlers.base import CrawlContext, CrawlResult, Item
+from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
 from bot.crawlers.html import absolute_url, follow_articles, parse_count
 from bot.crawlers.rss import html_to_text
 from bot.dates import parse_date
@@ -55,31 +54,21 @@ class JsonCrawler:
     name = "json"
 
     async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult:
-        result = await ctx.fetcher.fetch(
-            source.url, etag=ctx.etag, last_modified=ctx.last_modified
+        listing = await crawl_listing(
+            source,
+            ctx,
+            lambda result: parse_json_items(
+                result.text(source.charset),
+                url=result.url,
+                source=source,
+                tz=ctx.tz,
+                now=ctx.now,
+            ),
         )
-        if result.not_modified:
-            return CrawlResult(
-                etag=ctx.etag, last_modified=ctx.last_modified, not_modified=True
-            )
-        started = time.monotonic()
-        items = await asyncio.to_thread(
-            parse_json_items,
-            result.text(source.charset),
-            url=result.url,
-            source=source,
-            tz=ctx.tz,
-            now=ctx.now,
-        )
-        logger.info(
-            "parsed source=%s items=%d ms=%d",
-            source.name,
-            len(items),
-            int((time.monotonic() - started) * 1000),
-        )
-        if source.content:
-            items = await follow_articles(items, source, ctx)
-        return CrawlResult(items, result.etag, result.last_modified)
+        if source.content and listing.items:
+            items = await follow_articles(listing.items, source, ctx)
+            return replace(listing, items=items)
+        return listing
 
 
 def parse_json_items(

@@ -11,7 +11,6 @@ Matching and deduplication are left to the scanner.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import re
@@ -26,7 +25,7 @@ from lxml import etree
 from parsel import Selector
 
 from bot.config import Source
-from bot.crawlers.base import CrawlContext, CrawlResult, Item
+from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
 from bot.dates import parse_date
 from bot.http import FetchError
 
@@ -56,30 +55,18 @@ class RssCrawler:
     name = "rss"
 
     async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult:
-        result = await ctx.fetcher.fetch(
-            source.url, etag=ctx.etag, last_modified=ctx.last_modified
+        return await crawl_listing(
+            source,
+            ctx,
+            lambda result: parse_feed(
+                result.content,
+                url=result.url,
+                source=source.name,
+                tz=ctx.tz,
+                content_type=result.headers.get("content-type"),
+                now=ctx.now,
+            ),
         )
-        if result.not_modified:
-            return CrawlResult(
-                etag=ctx.etag, last_modified=ctx.last_modified, not_modified=True
-            )
-        started = time.monotonic()
-        items = await asyncio.to_thread(
-            parse_feed,
-            result.content,
-            url=result.url,
-            source=source.name,
-            tz=ctx.tz,
-            content_type=result.headers.get("content-type"),
-            now=ctx.now,
-        )
-        logger.info(
-            "parsed source=%s items=%d ms=%d",
-            source.name,
-            len(items),
-            int((time.monotonic() - started) * 1000),
-        )
-        return CrawlResult(items, result.etag, result.last_modified)
 
 
 def parse_feed(
