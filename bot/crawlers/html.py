@@ -18,6 +18,7 @@ import asyncio
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -66,21 +67,32 @@ class HtmlCrawler:
     name = "html"
 
     async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult:
-        listing = await crawl_listing(
-            source,
-            ctx,
-            lambda result: parse_page(
-                result.text(source.charset),
-                url=result.url,
-                source=source,
-                tz=ctx.tz,
-                now=ctx.now,
-            ),
-        )
-        if source.content and listing.items:
-            items = await follow_articles(listing.items, source, ctx)
-            return replace(listing, items=items)
-        return listing
+        return await crawl_text_listing(source, ctx, parse_page)
+
+
+TextParser = Callable[..., list[Item]]
+
+
+async def crawl_text_listing(
+    source: Source, ctx: CrawlContext, parse: TextParser
+) -> CrawlResult:
+    """A listing decoded as text (``html``, ``json``), then the new articles followed
+    when `source.content` asks for them."""
+    listing = await crawl_listing(
+        source,
+        ctx,
+        lambda result: parse(
+            result.text(source.charset),
+            url=result.url,
+            source=source,
+            tz=ctx.tz,
+            now=ctx.now,
+        ),
+    )
+    if source.content and listing.items:
+        items = await follow_articles(listing.items, source, ctx)
+        return replace(listing, items=items)
+    return listing
 
 
 def parse_page(

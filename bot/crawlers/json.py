@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Source
-from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
-from bot.crawlers.html import absolute_url, follow_articles, parse_count
+from bot.crawlers.base import CrawlContext, CrawlResult, Item
+from bot.crawlers.html import absolute_url, crawl_text_listing, parse_count
 from bot.crawlers.rss import html_to_text
 from bot.dates import parse_date
 from bot.http import FetchError
@@ -54,21 +53,7 @@ class JsonCrawler:
     name = "json"
 
     async def crawl(self, source: Source, ctx: CrawlContext) -> CrawlResult:
-        listing = await crawl_listing(
-            source,
-            ctx,
-            lambda result: parse_json_items(
-                result.text(source.charset),
-                url=result.url,
-                source=source,
-                tz=ctx.tz,
-                now=ctx.now,
-            ),
-        )
-        if source.content and listing.items:
-            items = await follow_articles(listing.items, source, ctx)
-            return replace(listing, items=items)
-        return listing
+        return await crawl_text_listing(source, ctx, parse_json_items)
 
 
 def parse_json_items(
