@@ -1,7 +1,7 @@
 """Settings: `config.toml` plus secrets from the environment, loaded once and frozen.
 
-Every setting, its default and its unit is listed in the dataclasses here and in
-`bot.config_scan` (sources, rules, fetching) and `bot.config_wecom` (channels,
+Every setting, its default and its unit is listed in the dataclasses here, in
+`bot.config_scan` (sources, rules, fetching) and in `bot.config_wecom` (channels,
 secrets, chat addresses); the shipped `config.toml` explains them in Chinese. Secrets (corp secret,
 callback token, EncodingAESKey) are read only from the environment, never from the
 file. `load` raises `ConfigError` naming the file, the key and what is expected.

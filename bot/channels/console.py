@@ -2,7 +2,8 @@
 
 Interactive on a terminal (with a prompt); with piped stdin it reads to the end of
 input and exits, printing only replies, so sessions can be scripted. Group notices
-(new hits) are printed with the chat they would go to.
+(new hits) are printed with the chat they would go to. As a `Channel` (name
+``console``) it prints what the outbox sends, without rate limits.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import re
 import threading
 from typing import TextIO
 
+from bot.channels.base import InboundHandler
 from bot.dispatcher import Dispatcher
 from bot.events import Inbound
+from bot.models import OutboxMessage
 
 QUIT_WORDS = {"退出", "exit", "quit"}
 
@@ -34,6 +37,8 @@ class ConsoleChannel:
     """Reads chat lines from `stdin` as `user` and writes replies to `stdout`."""
 
     name = "console"
+    text_limit = 1_000_000
+    rate: tuple[int, float] | None = None
 
     def __init__(
         self,
@@ -93,6 +98,21 @@ class ConsoleChannel:
     async def post(self, chat: str, text: str) -> None:
         """Show a message the bot sends to a group chat."""
         self._write(f"〔发往群聊 {chat or '未配置'}〕\n{for_terminal(text)}")
+
+    async def send(self, message: OutboxMessage) -> None:
+        """Show an outbox message (the `Channel` side of the console)."""
+        if message.kind == "file":
+            name = message.body.get("filename") or message.body.get("path", "")
+            text = f"〔文件〕{name}"
+        else:
+            text = str(message.body.get("text", ""))
+        await self.post(message.chat, text)
+
+    async def start(self, on_inbound: InboundHandler) -> None:
+        """Nothing to start: `run` reads the terminal."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
 
     def _read_line(self) -> str | None:
         if self._interactive:

@@ -2,7 +2,9 @@
 
 Ids look like ``O2612-5``. The months that may still hold unsent messages are
 listed in the ``outbox_months`` table of ``state.json`` (written before the message
-itself, so a crash can only leave a harmless extra month). At open only those
+itself, so a crash can only leave a harmless extra month). A message the outbox
+gave up on (WeCom will never take it as it is) keeps ``sent_at`` empty and gets
+``given_up_at``: it is no longer pending. At open only those
 months are read, to rebuild the index of pending ids; months found with nothing
 pending, except the newest, are dropped from the list.
 """
@@ -43,7 +45,7 @@ class OutboxRepo:
         for key in sorted(self._active):
             table = parts.table(key)
             for doc in table if table is not None else []:
-                if doc.get("sent_at") is None:
+                if doc.get("sent_at") is None and doc.get("given_up_at") is None:
                     self._pending[_format(key, doc.doc_id)] = (key, doc.doc_id)
         busy = {key for key, _ in self._pending.values()}
         for key in sorted(self._active)[:-1]:
@@ -84,14 +86,31 @@ class OutboxRepo:
         location = self._update(message_id, lambda doc: doc.update(sent_at=stamp))
         self._pending.pop(_format(*location), None)
 
-    def mark_failed(self, message_id: str, error: str) -> None:
-        """Record a failed attempt: one more attempt, and the error text."""
+    def mark_failed(
+        self, message_id: str, error: str, not_before: datetime | None = None
+    ) -> None:
+        """Record a failed attempt: one more attempt, the error text and, when
+        given, the time before which it should not be tried again."""
 
         def bump(doc: dict[str, Any]) -> None:
             doc["attempts"] = int(doc.get("attempts", 0)) + 1
             doc["last_error"] = error
+            if not_before is not None:
+                doc["not_before"] = time_out(not_before, self._tz)
 
         self._update(message_id, bump)
+
+    def give_up(self, message_id: str, error: str, at: datetime) -> None:
+        """Record a final failed attempt: the message leaves the pending list."""
+        stamp = time_out(at, self._tz)
+
+        def bury(doc: dict[str, Any]) -> None:
+            doc["attempts"] = int(doc.get("attempts", 0)) + 1
+            doc["last_error"] = error
+            doc["given_up_at"] = stamp
+
+        location = self._update(message_id, bury)
+        self._pending.pop(_format(*location), None)
 
     def _update(
         self, message_id: str, change: Callable[[dict[str, Any]], None]
