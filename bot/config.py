@@ -2,9 +2,10 @@
 
 Every setting, its default and its unit is listed in the dataclasses here, in
 `bot.config_scan` (sources, rules, fetching) and in `bot.config_wecom` (channels,
-secrets, chat addresses); the shipped `config.toml` explains them in Chinese. Secrets (corp secret,
-callback token, EncodingAESKey) are read only from the environment, never from the
-file. `load` raises `ConfigError` naming the file, the key and what is expected.
+secrets, chat addresses); the shipped `config.toml` explains them in Chinese.
+Secrets (corp secret, callback token, EncodingAESKey) are read only from the
+environment, never from the file. `load` raises `ConfigError` naming the file, the
+key and what is expected.
 """
 
 from __future__ import annotations
