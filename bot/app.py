@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import notify
+from bot.channels.setup import ChannelSet, start_channels
 from bot.config import parse_duration
 from bot.dispatcher import Dispatcher
 from bot.handlers import all_commands
@@ -24,6 +25,7 @@ from bot.store import Store
 from bot.workdays import WorkCalendar
 
 if TYPE_CHECKING:
+    from bot.channels.base import Channel
     from bot.config import Settings, Source
 
 logger = logging.getLogger(__name__)
@@ -47,9 +49,11 @@ class App:
             settings, store, self.calendar, all_commands(), self.renderer, self._clock
         )
         self.scanner = Scanner(settings, store)
-        self.outbox = Outbox(store, self._clock)
+        self.outbox = Outbox(store, self._clock, admins=settings.admins)
+        self.channels: dict[str, Channel] = {}
         self.poster: Poster | None = None
         self._fetcher: HttpFetcher | None = None
+        self._running: ChannelSet | None = None
 
     @classmethod
     def open(
@@ -70,6 +74,7 @@ class App:
         await self.close()
 
     async def close(self) -> None:
+        await self.stop_channels()
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
@@ -109,11 +114,26 @@ class App:
         self.outbox.enqueue(messages)
         await self.deliver()
 
+    async def start_channels(self, extra: dict[str, Channel] | None = None) -> None:
+        """Start the configured channels (and `extra`, e.g. the console)."""
+        self._running = await start_channels(
+            self.settings, self.dispatcher.handle, self.outbox, extra
+        )
+        self.channels = self._running.channels
+
+    async def stop_channels(self) -> None:
+        if self._running is not None:
+            running, self._running = self._running, None
+            await running.stop()
+            self.channels = {}
+
     async def deliver(self) -> int:
-        """Send what is queued when a channel is attached."""
-        if self.poster is None:
-            return 0
-        return await self.outbox.deliver(self.poster)
+        """Send what is queued through the running channels (or the test poster)."""
+        if self.channels:
+            return await self.outbox.deliver(self.channels)
+        if self.poster is not None:
+            return await self.outbox.deliver(self.poster)
+        return 0
 
     def expire_seen(self) -> int:
         """Forget seen-item keys older than the retention (a daily job)."""

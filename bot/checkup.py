@@ -45,10 +45,11 @@ def print_check(settings: Settings, out: TextIO, today: date | None = None) -> i
             "没有官方节假日安排，将按周一至周五计算；"
             "请在 [calendar] 中录入当年的放假和调休安排，并把年份加入 years"
         )
-    if not settings.has_wecom_app and not settings.admins and not settings.console.user:
+    if not settings.has_wecom and not settings.admins and not settings.console.user:
         problems.append(
             "没有企业微信凭据，也没有 admins 或 [console] user，run 无法提供对话"
         )
+    problems += _chat_problems(settings)
 
     out.write(
         Renderer().render(
@@ -58,10 +59,46 @@ def print_check(settings: Settings, out: TextIO, today: date | None = None) -> i
             sources=sources,
             problems=problems,
             warnings=warnings,
-            channel="企业微信自建应用"
-            if settings.has_wecom_app
-            else "终端对话（未设置企业微信凭据）",
+            channel=_channels(settings),
         )
         + "\n"
     )
     return 1 if problems else 0
+
+
+def _channels(settings: Settings) -> str:
+    names = []
+    if settings.has_aibot:
+        mode = "长连接" if settings.wecom.aibot.mode == "ws" else "回调"
+        names.append(f"智能机器人（{mode}）")
+    if settings.has_wecom_app:
+        names.append("自建应用")
+    hooks = [
+        w.name for w in settings.wecom.webhooks if settings.secrets.webhook_key(w.name)
+    ]
+    if hooks:
+        names.append(f"群机器人 {'、'.join(hooks)}")
+    return "、".join(names) or "终端对话（未设置企业微信凭据）"
+
+
+def _chat_problems(settings: Settings) -> list[str]:
+    """Chats whose channel is not set up (a secret missing from the environment)."""
+    problems = []
+    places = [(s.name, s.chat) for s in settings.sections]
+    places.append(("办公室", settings.office.chat))
+    for owner, text in places:
+        address = settings.chat(text)
+        if address.channel == "aibot" and not settings.has_aibot:
+            problems.append(
+                f"{owner}的群 {text} 走智能机器人，但未配置 bot_id 及其机密"
+            )
+        elif address.channel in ("app", "appchat") and not settings.has_wecom_app:
+            problems.append(
+                f"{owner}的群 {text} 走自建应用，但未配置 corp_id 或 WECOM_APP_SECRET"
+            )
+        elif address.channel == "webhook" and not settings.secrets.webhook_key(
+            address.id
+        ):
+            env = "WECOM_WEBHOOK_KEY_" + address.id.upper()
+            problems.append(f"{owner}的群机器人 {address.id} 缺少环境变量 {env}")
+    return problems

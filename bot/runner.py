@@ -37,7 +37,7 @@ def dispatch(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
     chatting = args.command == "console" or (
-        args.command == "run" and not settings.has_wecom_app and sys.stdin.isatty()
+        args.command == "run" and not settings.has_wecom and sys.stdin.isatty()
     )
     log_file = settings.data_dir / "logs" / "bot.log" if chatting else None
     log.setup(args.log_level, settings.secrets.values(), file=log_file)
@@ -74,8 +74,10 @@ async def _console(settings: config.Settings, user: str) -> int:
         return EXIT_CONFIG
     async with App.open(settings) as app:
         channel = _console_channel(app, user)
-        app.poster = channel
-        await app.deliver()
+        if not settings.has_wecom:
+            # Without WeCom every notice is meant for this terminal: show the queue.
+            await app.start_channels({"console": channel})
+            await app.deliver()
         await channel.run()
     return 0
 
@@ -129,27 +131,33 @@ async def _run(settings: config.Settings) -> int:
 
 
 async def _serve(app: App, settings: config.Settings) -> None:
-    """Chat on the console when no WeCom channel is set up, else wait for a signal."""
+    """Run the channels and the outbox until a signal (or the console chat ends)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    if settings.has_wecom_app:
-        # TODO(#4): start the WeCom channels and callback server here.
-        logger.warning("wecom credentials set but channels are not available yet")
+
     user = settings.console.user or (settings.admins[0] if settings.admins else "")
-    if not settings.has_wecom_app and sys.stdin.isatty() and user:
-        channel = _console_channel(app, user)
-        app.poster = channel
-        await app.deliver()
-        chat = asyncio.ensure_future(channel.run())
-        waiter = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (chat, waiter):
-            task.cancel()
-        return
-    await stop.wait()
+    console = None
+    if not settings.has_wecom and sys.stdin.isatty() and user:
+        console = _console_channel(app, user)
+    await app.start_channels({"console": console} if console else None)
+    worker = asyncio.ensure_future(app.outbox.run(app.channels, stop))
+    try:
+        if console is not None:
+            chat = asyncio.ensure_future(console.run())
+            waiter = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({chat, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            chat.cancel()
+            waiter.cancel()
+            stop.set()
+        else:
+            await stop.wait()
+    finally:
+        stop.set()
+        await worker
+        await app.stop_channels()
 
 
 def _console_channel(app: App, user: str) -> ConsoleChannel:

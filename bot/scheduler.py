@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
-    """Scan jobs per source, outbox delivery every 30 s, nightly seen expiry."""
+    """Scan jobs per source and the nightly seen expiry (the outbox has its own loop)."""
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     for source in app.settings.sources:
         if not source.enabled:
@@ -48,14 +48,6 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
             coalesce=True,
             misfire_grace_time=int(source.interval.total_seconds()),
         )
-    scheduler.add_job(
-        app.deliver,
-        IntervalTrigger(seconds=30, timezone=app.settings.tz),
-        id="deliver-outbox",
-        name="deliver queued messages",
-        max_instances=1,
-        coalesce=True,
-    )
     scheduler.add_job(
         app.expire_seen,
         CronTrigger(hour=3, minute=30, timezone=app.settings.tz),

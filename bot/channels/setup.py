@@ -1,0 +1,100 @@
+"""Build the channels the settings ask for, start them, and stop them again.
+
+Which channels exist follows the configuration and the secrets in the
+environment: the AI bot (long connection, or callback URL), the self-built app
+(members and its group chats), group robots, and the console. The callback server
+starts only when a channel receives through it. Replies to app messages go through
+the outbox like every other message, so rate limits and retries apply to them too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.channels.aibot_callback import AiBotCallback
+from bot.channels.aibot_ws import AiBotWsChannel
+from bot.channels.app import AppChannel
+from bot.channels.app_inbound import AppInbound, SendReply
+from bot.channels.webhook import WebhookChannel
+from bot.models import OutboxMessage
+from bot.server import CallbackServer
+
+if TYPE_CHECKING:
+    from bot.channels.base import Channel, InboundHandler
+    from bot.config import Settings
+    from bot.outbox import Outbox
+    from bot.server import CallbackChannel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChannelSet:
+    """The running channels by name, and the callback server if one is needed."""
+
+    channels: dict[str, Channel] = field(default_factory=dict)
+    server: CallbackServer | None = None
+    _aibot_callback: AiBotCallback | None = None
+
+    async def stop(self) -> None:
+        """Stop receiving first, then close the senders."""
+        if self.server is not None:
+            await self.server.stop()
+        if self._aibot_callback is not None:
+            await self._aibot_callback.aclose()
+        for channel in self.channels.values():
+            await channel.stop()
+
+
+async def start_channels(
+    settings: Settings,
+    handler: InboundHandler,
+    outbox: Outbox,
+    extra: dict[str, Channel] | None = None,
+) -> ChannelSet:
+    """Start every configured channel (plus `extra`, e.g. the console)."""
+    found = ChannelSet(channels=dict(extra or {}))
+    receivers: dict[str, CallbackChannel] = {}
+
+    if settings.has_wecom_app:
+        app = AppChannel.from_settings(settings, "app")
+        found.channels["app"] = app
+        found.channels["appchat"] = AppChannel(app.client, "appchat")
+        if settings.secrets.app_token and settings.secrets.app_aes_key:
+            receivers["app"] = AppInbound(handler, _reply_through(outbox))
+    if settings.wecom.webhooks:
+        found.channels["webhook"] = WebhookChannel.from_settings(settings)
+    if settings.has_aibot and settings.wecom.aibot.mode == "ws":
+        aibot = AiBotWsChannel(settings.wecom.aibot, settings.secrets.aibot_secret)
+        await aibot.start(handler)
+        found.channels["aibot"] = aibot
+    elif settings.has_aibot:
+        found._aibot_callback = AiBotCallback(handler)
+        receivers["aibot"] = found._aibot_callback
+
+    if receivers:
+        found.server = CallbackServer(settings, receivers)
+        await found.server.start()
+        logger.info(
+            "callback server listening host=%s port=%d routes=%s",
+            settings.server.host,
+            found.server.port,
+            ",".join(found.server.paths),
+        )
+    logger.info("channels started names=%s", ",".join(sorted(found.channels)))
+    return found
+
+
+def _reply_through(outbox: Outbox) -> SendReply:
+    async def send_reply(userid: str, text: str) -> None:
+        outbox.enqueue(
+            [
+                OutboxMessage(
+                    channel="app", chat=userid, kind="text", body={"text": text}
+                )
+            ]
+        )
+
+    return send_reply
