@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
-    """Scan jobs per source and the nightly seen expiry (the outbox has its own loop)."""
+    """One scan job per source, and the nightly expiry of seen items."""
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     for source in app.settings.sources:
         if not source.enabled:
