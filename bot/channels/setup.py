@@ -20,6 +20,7 @@ from bot.channels.app_inbound import AppInbound, SendReply
 from bot.channels.webhook import WebhookChannel
 from bot.models import OutboxMessage
 from bot.server import CallbackServer
+from bot.wecom.api import WeComClient
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel, InboundHandler
@@ -37,6 +38,7 @@ class ChannelSet:
     channels: dict[str, Channel] = field(default_factory=dict)
     server: CallbackServer | None = None
     _aibot_callback: AiBotCallback | None = None
+    _app_client: WeComClient | None = None
 
     async def stop(self) -> None:
         """Stop receiving first, then close the senders."""
@@ -46,6 +48,8 @@ class ChannelSet:
             await self._aibot_callback.aclose()
         for channel in self.channels.values():
             await channel.stop()
+        if self._app_client is not None:
+            await self._app_client.aclose()
 
 
 async def start_channels(
@@ -60,6 +64,7 @@ async def start_channels(
 
     if settings.has_wecom_app:
         app = AppChannel.from_settings(settings, "app")
+        found._app_client = app.client  # shared by app and appchat; closed by us
         found.channels["app"] = app
         found.channels["appchat"] = AppChannel(app.client, "appchat")
         if settings.secrets.app_token and settings.secrets.app_aes_key:
