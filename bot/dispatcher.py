@@ -47,6 +47,7 @@ class Context:
     person: Person
     now: datetime
     dispatcher: Dispatcher
+    message: Inbound
 
     def reply(self, template: str, /, **params: Any) -> Reply:
         return Reply(self.renderer.render(template, **params))
@@ -121,7 +122,7 @@ class Dispatcher:
         command = self.find(line.word)
         outcome = "ok"
         try:
-            reply = await self._run(command, line, who)
+            reply = await self._run(command, line, who, msg)
         except UserError as exc:
             outcome = type(exc).__name__
             reply = Reply(self.renderer.render(exc.template, **exc.params))
@@ -136,10 +137,11 @@ class Dispatcher:
             )
             reply = Reply(self.renderer.render("errors/internal.j2", ref=ref))
         logger.info(
-            "message handled msg_id=%s channel=%s sender=%s command=%s "
+            "message handled msg_id=%s channel=%s chat=%s sender=%s command=%s "
             "outcome=%s ms=%d",
             msg.msg_id or "-",
             msg.channel,
+            msg.chat or "-",
             msg.sender,
             command.name if command else "-",
             outcome,
@@ -148,7 +150,11 @@ class Dispatcher:
         return reply
 
     async def _run(
-        self, command: Command | None, line: commands.ParsedLine, who: Person
+        self,
+        command: Command | None,
+        line: commands.ParsedLine,
+        who: Person,
+        msg: Inbound,
     ) -> Reply:
         if not who.is_known:
             raise UserError("errors/stranger.j2", userid=who.userid)
@@ -170,6 +176,7 @@ class Dispatcher:
             who,
             self._clock(),
             self,
+            msg,
         )
         return await command.handler(ctx, line.args)
 

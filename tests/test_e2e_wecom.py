@@ -171,6 +171,7 @@ async def test_e2e_aibot_group_command_and_hit_push(write_config, feed_server):
     reply = next(d for d in shown if d.kind == "stream")
     push = next(d for d in shown if d.kind == "markdown")
     assert "负责科室：税政管理科" in reply.content and reply.finish
+    assert "本群聊 ID：aibot:grp-szk" in reply.content
     assert report.hits[0].id in push.content
 
 

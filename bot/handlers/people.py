@@ -16,6 +16,8 @@ async def show_identity(ctx: Context, args: str) -> Reply:
         roles=sorted(r.value for r in who.roles),
         monitor_of=section.name if section else "",
         head_of=[s.name for s in heads if s],
+        channel=ctx.message.channel,
+        chat=ctx.message.chat if ctx.message.channel != "console" else "",
     )
 
 
