@@ -29,6 +29,7 @@ from bot.config_scan import (  # noqa: F401  (re-exported)
     Source,
     parse_duration,
 )
+from bot.config_tickets import TicketSettings
 from bot.config_wecom import ChatAddress, Secrets, Wecom, parse_chat
 from bot.errors import ConfigError
 
@@ -157,6 +158,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     scan: ScanSettings = field(default_factory=ScanSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     path: Path = field(default=Path("config.toml"), init=False, compare=False)

@@ -49,6 +49,10 @@ class Hit:
     likes: int | None = None
     copies: tuple[HitCopy, ...] = ()
     copy_count: int = 0
+    ticket: str = ""  # the ticket registered from this hit
+    dismissed: str = ""  # "忽略" or "误报" when a monitor dismissed it
+    dismissed_by: str = ""
+    dismiss_reason: str = ""
     id: str = ""
 
 
@@ -65,10 +69,24 @@ class TicketEvent:
 
 
 @dataclass(frozen=True)
-class Ticket:
-    """A handling ticket (监控处理单). The workflow itself lives in a later module.
+class Evidence:
+    """A snapshot of the item as fetched when the ticket was registered (留证)."""
 
-    `id` is empty until the store assigns one (e.g. ``YQ-2026-0012``).
+    fetched_at: datetime
+    path: str = ""  # folder under the data dir holding page.html, text.txt
+    sha256: str = ""  # of the stored page bytes
+    text: str = ""
+    screenshot: str = ""  # file name in `path`, or "" when none could be taken
+    note: str = ""  # why something is missing (e.g. no headless browser)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A handling ticket (监控处理单); the workflow lives in `bot.tickets`.
+
+    `id` is empty until the store assigns one (e.g. ``YQ-2026-0012``). `due` is
+    the deadline of the current state; `revision` grows with every change, so a
+    change based on an old copy is refused (the first of two clicks wins).
     """
 
     title: str
@@ -81,6 +99,22 @@ class Ticket:
     level: str = "一般"
     proposal: str = ""
     history: tuple[TicketEvent, ...] = ()
+    source: str = ""
+    summary: str = ""
+    found_at: datetime | None = None
+    instruction: str = ""
+    instructed_by: str = ""
+    instructed_at: datetime | None = None
+    handler: str = ""
+    office_opinion: str = ""
+    result: str = ""
+    reported: str = ""
+    reported_at: datetime | None = None
+    archived_at: datetime | None = None
+    due: datetime | None = None
+    reminders: int = 0
+    evidence: tuple[Evidence, ...] = ()
+    revision: int = 0
     id: str = ""
 
 
