@@ -103,6 +103,13 @@ def _convert(hint: Any, value: object, key: str, file: Path) -> Any:
             _convert(item_type, item, f"{key}[{i + 1}]", file)
             for i, item in enumerate(value)
         )
+    if origin is dict:  # a table of names to strings, e.g. [names]
+        if not isinstance(value, dict):
+            raise ConfigError(file, key, f"应为一个表，实际为{describe_value(value)}")
+        item_type = typing.get_args(hint)[1]
+        return {
+            str(k): _convert(item_type, v, f"{key}.{k}", file) for k, v in value.items()
+        }
     if origin in (typing.Union, types.UnionType):
         return _convert(typing.get_args(hint)[0], value, key, file)
     if dataclasses.is_dataclass(hint):

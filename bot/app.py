@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import notify
+from bot.casework import Casework
 from bot.channels.setup import ChannelSet, start_channels
 from bot.config import parse_duration
 from bot.dispatcher import Dispatcher
@@ -45,11 +46,25 @@ class App:
         self.calendar = WorkCalendar(settings.calendar)
         self.renderer = Renderer()
         self._clock = clock or (lambda: datetime.now(settings.tz))
+        self.outbox = Outbox(store, self._clock, admins=settings.admins)
+        self.casework = Casework(
+            settings,
+            store,
+            self.calendar,
+            self.renderer,
+            self.outbox.enqueue,
+            lambda: self.fetcher,
+        )
         self.dispatcher = Dispatcher(
-            settings, store, self.calendar, all_commands(), self.renderer, self._clock
+            settings,
+            store,
+            self.calendar,
+            all_commands(),
+            self.renderer,
+            self._clock,
+            self.casework,
         )
         self.scanner = Scanner(settings, store)
-        self.outbox = Outbox(store, self._clock, admins=settings.admins)
         self.channels: dict[str, Channel] = {}
         self.poster: Poster | None = None
         self._fetcher: HttpFetcher | None = None
@@ -75,6 +90,7 @@ class App:
 
     async def close(self) -> None:
         await self.stop_channels()
+        await self.casework.stop()
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
@@ -134,6 +150,18 @@ class App:
         if self.poster is not None:
             return await self.outbox.deliver(self.poster)
         return 0
+
+    async def chase(self) -> int:
+        """Send the ticket reminders that are due (a job every minute)."""
+        try:
+            sent = self.casework.chase(self.now())
+        except Exception:
+            # Boundary of a scheduled job: log it, try again next minute.
+            logger.exception("reminder job failed")
+            return 0
+        if sent:
+            await self.deliver()
+        return sent
 
     def expire_seen(self) -> int:
         """Forget seen-item keys older than the retention (a daily job)."""

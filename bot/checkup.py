@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.crawlers import crawler_for
+from bot.evidence import find_browser
 from bot.render import Renderer
 from bot.roles import everyone
 from bot.workdays import WorkCalendar
@@ -50,6 +51,12 @@ def print_check(settings: Settings, out: TextIO, today: date | None = None) -> i
             "没有企业微信凭据，也没有 admins 或 [console] user，run 无法提供对话"
         )
     problems += _chat_problems(settings)
+    browser = find_browser(settings.tickets.browser)
+    if settings.tickets.browser and browser is None:
+        warnings.append(
+            f"[tickets] browser 指定的 {settings.tickets.browser} 不存在，"
+            '登记时无法截图；请改正路径，或写 "" 自动查找'
+        )
 
     out.write(
         Renderer().render(
@@ -60,6 +67,7 @@ def print_check(settings: Settings, out: TextIO, today: date | None = None) -> i
             problems=problems,
             warnings=warnings,
             channel=_channels(settings),
+            browser=browser,
         )
         + "\n"
     )

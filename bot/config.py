@@ -103,6 +103,7 @@ class Office:
 @dataclass(frozen=True)
 class Leaders:
     members: tuple[str, ...] = ()
+    chat: str = ""  # the leading group's chat; empty: the office chat
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    names: dict[str, str] = field(default_factory=dict)  # userid -> 姓名, for forms
     path: Path = field(default=Path("config.toml"), init=False, compare=False)
     secrets: Secrets = field(default_factory=Secrets, init=False, compare=False)
 

@@ -59,6 +59,7 @@ class TicketSettings:
     remind_before: str = "1h"
     escalate_every: str = "2h"
     quiet_hours: str = "22:00-07:00"
+    browser: str = ""  # chromium for evidence screenshots; "" finds one on PATH
     一般: LevelDeadlines = field(default_factory=lambda: _default_levels()["一般"])
     较大: LevelDeadlines = field(default_factory=lambda: _default_levels()["较大"])
     重大: LevelDeadlines = field(default_factory=lambda: _default_levels()["重大"])

@@ -27,6 +27,7 @@ from bot.render import TEMPLATES_DIR, Renderer
 from bot.roles import Person, Role, person
 
 if TYPE_CHECKING:
+    from bot.casework import Casework
     from bot.config import Settings
     from bot.store import Store
     from bot.workdays import WorkCalendar
@@ -48,6 +49,13 @@ class Context:
     now: datetime
     dispatcher: Dispatcher
     message: Inbound
+
+    @property
+    def casework(self) -> Casework:
+        casework = self.dispatcher.casework
+        if casework is None:
+            raise RuntimeError("this dispatcher was built without casework")
+        return casework
 
     def reply(self, template: str, /, **params: Any) -> Reply:
         return Reply(self.renderer.render(template, **params))
@@ -98,8 +106,10 @@ class Dispatcher:
         command_list: list[Command],
         renderer: Renderer | None = None,
         clock: Callable[[], datetime] | None = None,
+        casework: Casework | None = None,
     ) -> None:
         self.settings = settings
+        self.casework = casework
         self.store = store
         self.calendar = calendar
         self.commands = command_list

@@ -22,6 +22,11 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Reply:
-    """A reply in markdown-ish plain text (the subset every channel can show)."""
+    """A reply in markdown-ish plain text (the subset every channel can show).
+
+    `card_title` is set when the command did what a card button asked (e.g.
+    ``已批示``): a clicked card then shows it to everyone who got the card.
+    """
 
     text: str
+    card_title: str = ""

@@ -8,8 +8,10 @@ Sending, limits and retries are left to `bot.outbox`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.cards import hit_card
 from bot.config import Settings
 from bot.config_wecom import ChatAddress
 from bot.health import HealthEvent
@@ -40,7 +42,15 @@ def hit_messages(
             text = renderer.render(
                 "hit_urgent.j2", h=hit, section=section.name, heads=section.heads
             )
-            messages.append(markdown(settings.chat(section.chat), text, now))
+            # A card where the chat can show buttons (AI bot), this text elsewhere.
+            card = {"text": text, "template_card": hit_card(hit, section.name)}
+            messages.append(
+                replace(
+                    markdown(settings.chat(section.chat), text, now),
+                    kind="card",
+                    body=card,
+                )
+            )
             if hit.level == "特别重大" and settings.office.chat:
                 text = renderer.render(
                     "hit_urgent.j2",

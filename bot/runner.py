@@ -73,11 +73,12 @@ async def _console(settings: config.Settings, user: str) -> int:
         )
         return EXIT_CONFIG
     async with App.open(settings) as app:
-        channel = _console_channel(app, user)
+        channel = _console_channel(app, user, show_notices=not settings.has_wecom)
         if not settings.has_wecom:
             # Without WeCom every notice is meant for this terminal: show the queue.
             await app.start_channels({"console": channel})
             await app.deliver()
+        app.casework.resume_evidence(app.now())
         await channel.run()
     return 0
 
@@ -116,6 +117,7 @@ async def _run(settings: config.Settings) -> int:
     async with App.open(settings) as app:
         scheduler = build_scheduler(app)
         scheduler.start()
+        app.casework.resume_evidence(app.now())
         logger.info(
             "bot started data_dir=%s sources=%d jobs=%d",
             settings.data_dir,
@@ -160,9 +162,16 @@ async def _serve(app: App, settings: config.Settings) -> None:
         await app.stop_channels()
 
 
-def _console_channel(app: App, user: str) -> ConsoleChannel:
+def _console_channel(app: App, user: str, show_notices: bool = False) -> ConsoleChannel:
     interactive = sys.stdin.isatty()
-    channel = ConsoleChannel(app.dispatcher, user, sys.stdin, sys.stdout, interactive)
+    channel = ConsoleChannel(
+        app.dispatcher,
+        user,
+        sys.stdin,
+        sys.stdout,
+        interactive,
+        after_reply=app.deliver if show_notices else None,
+    )
     if interactive:
         who = person(app.settings, user)
         sys.stdout.write(

@@ -1,8 +1,8 @@
-"""Scheduled work in the bot's event loop: source scans and daily housekeeping.
+"""Scheduled work in the bot's event loop: scans, ticket reminders, housekeeping.
 
 APScheduler (3.x, asyncio flavour) with the bot's time zone. A job that overran is
 not stacked (one instance per source) and missed runs are coalesced into one.
-Reminders, patrol checks and briefings join here in later versions.
+Patrol checks and briefings join here in later versions.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
-    """One scan job per source, and the nightly expiry of seen items."""
+    """One scan job per source, reminders every minute, nightly expiry of seen items."""
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     for source in app.settings.sources:
         if not source.enabled:
@@ -48,6 +48,16 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
             coalesce=True,
             misfire_grace_time=int(source.interval.total_seconds()),
         )
+    scheduler.add_job(
+        app.chase,
+        IntervalTrigger(minutes=1, timezone=app.settings.tz),
+        id="chase",
+        name="ticket reminders",
+        next_run_time=app.now(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=300,
+    )
     scheduler.add_job(
         app.expire_seen,
         CronTrigger(hour=3, minute=30, timezone=app.settings.tz),

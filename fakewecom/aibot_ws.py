@@ -95,6 +95,8 @@ class FakeAiBotServer:
     received: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     card_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # task_id -> the userids an update was limited to ([]: everyone in the chat)
+    card_update_users: dict[str, list[str]] = field(default_factory=dict)
     silent_cmds: set[str] = field(default_factory=set)
     subscriptions: int = 0
     kicks: int = 0
@@ -335,7 +337,9 @@ class FakeAiBotServer:
         card = body.get("template_card")
         if body.get("response_type") != "update_template_card" or not card:
             return BAD_PARAM
-        self.card_updates[str(card.get("task_id", ""))] = card
+        task_id = str(card.get("task_id", ""))
+        self.card_updates[task_id] = card
+        self.card_update_users[task_id] = [str(u) for u in body.get("userids") or []]
         title = str((card.get("main_title") or {}).get("title", ""))
         shown = Delivery(callback.chat, "card_update", title, card, req_id=req_id)
         self._show(shown, {"msgtype": "template_card", "template_card": card})

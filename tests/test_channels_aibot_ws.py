@@ -253,7 +253,7 @@ async def test_aibot_ws_send_card_posts_template_card(fake, make_channel):
     fake.allow_chat("g1")
     card = {"card_type": "button_interaction", "main_title": {"title": "待批示"}}
 
-    await channel.send(OutboxMessage("aibot", "g1", "card", {"card": card}))
+    await channel.send(OutboxMessage("aibot", "g1", "card", {"template_card": card}))
 
     assert fake.chat_log("g1")[0].card == card
 

@@ -31,7 +31,7 @@ async def test_scheduler_one_job_per_enabled_source(write_config):
         scheduler = build_scheduler(app)
         jobs = {job.id: job for job in scheduler.get_jobs()}
 
-    assert set(jobs) == {"scan:要闻", "expire-seen"}
+    assert set(jobs) == {"scan:要闻", "chase", "expire-seen"}
     assert jobs["scan:要闻"].trigger.interval == timedelta(minutes=15)
 
 

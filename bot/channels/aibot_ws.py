@@ -30,9 +30,10 @@ from typing import Any
 
 import aiohttp
 
+from bot.cards import outcome_card
 from bot.channels.base import InboundHandler, SendError
 from bot.config_wecom import WecomAiBot
-from bot.events import Inbound
+from bot.events import Inbound, Reply
 from bot.models import OutboxMessage
 from bot.wecom.inbound import command_of
 
@@ -113,8 +114,10 @@ class AiBotWsChannel:
         welcome_text: str = WELCOME_TEXT,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        late: Callable[[list[OutboxMessage]], object] | None = None,
     ) -> None:
         self._bot_id = bot.bot_id
+        self._late = late  # the outbox's enqueue: late replies survive an outage
         self._secret = secret
         self._url = bot.ws_url
         self._heartbeat_s = heartbeat_s
@@ -398,10 +401,11 @@ class AiBotWsChannel:
     ) -> str:
         task = self._start_answer(inbound)
         try:
-            return await asyncio.wait_for(asyncio.shield(task), self._interim_after_s)
+            reply = await asyncio.wait_for(asyncio.shield(task), self._interim_after_s)
         except TimeoutError:
             await self._reply_stream(req_id, stream_id, INTERIM_TEXT, finish=False)
-            return await task
+            reply = await task
+        return reply.text
 
     async def _answer_duplicate(self, req_id: str, msg_id: str) -> None:
         cached = self._seen[msg_id]
@@ -423,8 +427,8 @@ class AiBotWsChannel:
         sender = str((body.get("from") or {}).get("userid", ""))
         chat = str(body.get("chatid", ""))
 
-        task: asyncio.Task[str] | None = None
-        outcome: str | None = UNKNOWN_BUTTON_TEXT
+        task: asyncio.Task[Reply] | None = None
+        outcome: Reply | None = Reply(UNKNOWN_BUTTON_TEXT)
         command = command_of(key)  # "cmd:查询 YQ-0001" runs "查询 YQ-0001"
         if command:
             inbound = Inbound(sender, command, chat, msg_id, channel="aibot")
@@ -441,11 +445,17 @@ class AiBotWsChannel:
             )
 
         # WeCom drops the click unless the update comes within 5 s (D101463).
-        card = _outcome_card(task_id, key, sender, outcome or LATE_CARD_TEXT)
-        update = {"response_type": "update_template_card", "template_card": card}
+        outcome = outcome or Reply(LATE_CARD_TEXT, card_title="处理中")
+        card = outcome_card(task_id, sender, outcome)
+        update: dict[str, Any] = {
+            "response_type": "update_template_card",
+            "template_card": card,
+        }
+        if not outcome.card_title:  # refused: only the clicker's card says so
+            update["userids"] = [sender]
         await self._respond("aibot_respond_update_msg", req_id, update)
-        if task is not None and outcome is None:
-            await self._deliver_late(chat or sender, await task)
+        if task is not None and outcome.text == LATE_CARD_TEXT:
+            await self._deliver_late(chat or sender, (await task).text)
         logger.info(
             "aibot card click handled msg_id=%s chat=%s sender=%s task_id=%s",
             msg_id,
@@ -454,21 +464,20 @@ class AiBotWsChannel:
             task_id,
         )
 
-    def _start_answer(self, inbound: Inbound) -> asyncio.Task[str]:
+    def _start_answer(self, inbound: Inbound) -> asyncio.Task[Reply]:
         # Tracked with the other tasks, so `stop` cancels a handler still running.
         task = asyncio.create_task(self._answer(inbound))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _answer(self, inbound: Inbound) -> str:
+    async def _answer(self, inbound: Inbound) -> Reply:
         assert self._on_inbound is not None
         try:
-            reply = await self._on_inbound(inbound)
+            return await self._on_inbound(inbound)
         except Exception:
             logger.exception("aibot handler failed msg_id=%s", inbound.msg_id)
-            return APOLOGY_TEXT
-        return reply.text
+            return Reply(APOLOGY_TEXT)
 
     async def _reply_stream(
         self, req_id: str, stream_id: str, text: str, *, finish: bool
@@ -495,10 +504,12 @@ class AiBotWsChannel:
 
     async def _deliver_late(self, chat: str, text: str) -> None:
         message = OutboxMessage("aibot", chat, "markdown", {"text": _clip(text)})
+        if self._late is not None:
+            self._late([message])  # stored first; the outbox retries through outages
+            return
         try:
             await self.send(message)
         except SendError as exc:
-            # TODO(#4): hand late replies to the outbox so they survive an outage.
             logger.error("aibot late reply lost chat=%s code=%s", chat, exc.code)
 
     # --- frames -------------------------------------------------------------------
@@ -593,19 +604,6 @@ def _message_text(body: dict) -> str | None:
     return None
 
 
-def _outcome_card(task_id: str, key: str, sender: str, outcome: str) -> dict:
-    """The clicked card, buttons greyed, showing the outcome and who acted."""
-    summary = outcome if len(outcome) <= 160 else outcome[:159] + "…"
-    return {
-        "card_type": "button_interaction",
-        "task_id": task_id,  # must match the click (D101031)
-        "main_title": {"title": "已处理", "desc": f"操作人：{sender}"},
-        "sub_title_text": summary,
-        "button_list": [{"text": "已处理", "style": 1, "key": key or "done"}],
-        "replace_text": "已处理",
-    }
-
-
 def _send_body(message: OutboxMessage) -> dict[str, Any]:
     # aibot_send_msg takes markdown or template_card only (D101463 "主动推送消息").
     if not message.chat:
@@ -619,8 +617,8 @@ def _send_body(message: OutboxMessage) -> dict[str, Any]:
             "msgtype": "markdown",
             "markdown": {"content": content},
         }
-    card = message.body.get("card")
-    if message.kind == "card" and isinstance(card, dict):
+    card = message.body.get("template_card")
+    if message.kind == "card" and isinstance(card, dict) and card:
         return {
             "chatid": message.chat,
             "msgtype": "template_card",

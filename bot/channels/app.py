@@ -91,6 +91,10 @@ class AppChannel:
         return self._client
 
     async def send(self, message: OutboxMessage) -> None:
+        if message.kind == "card_update":
+            await self._client.update_template_card(dict(message.body))
+            logger.info("wecom app card updated id=%s", message.id)
+            return
         body = await self._content(message)
         if self.name == "app":
             body["touser"] = message.chat

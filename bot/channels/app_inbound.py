@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bot.cards import outcome_card
 from bot.channels.base import InboundHandler, SendError
 from bot.events import Inbound
 from bot.wecom.inbound import Event, InboundContext, Unsupported, to_inbound
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # Sends `text` to one member through the app (message/send).
 SendReply = Callable[[str, str], Awaitable[None]]
+# Queues message/update_template_card for every recipient: (response_code, card).
+UpdateCards = Callable[[str, dict[str, Any]], None]
 
 
 class AppInbound:
@@ -34,9 +37,15 @@ class AppInbound:
 
     name = "app"
 
-    def __init__(self, handler: InboundHandler, send_reply: SendReply) -> None:
+    def __init__(
+        self,
+        handler: InboundHandler,
+        send_reply: SendReply,
+        update_cards: UpdateCards | None = None,
+    ) -> None:
         self._handler = handler
         self._send_reply = send_reply
+        self._update_cards = update_cards
 
     async def on_event(self, event: Event, tasks: BackgroundTasks) -> PassiveReply:
         converted = to_inbound(event)
@@ -62,6 +71,11 @@ class AppInbound:
 
     async def _answer(self, inbound: Inbound, context: InboundContext) -> None:
         reply = await self._handler(inbound)
+        done = context.kind == "card_click" and reply.card_title and context.task_id
+        if done and context.response_code and self._update_cards is not None:
+            # Everyone who got this card sees the outcome and who acted.
+            card = outcome_card(context.task_id, inbound.sender, reply)
+            self._update_cards(context.response_code, card)
         try:
             await self._send_reply(inbound.sender, reply.text)
         except SendError as exc:

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import re
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.channels.base import InboundHandler
@@ -47,8 +48,11 @@ class ConsoleChannel:
         stdin: TextIO,
         stdout: TextIO,
         interactive: bool,
+        after_reply: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._dispatcher = dispatcher
+        # Called after each reply: without WeCom it shows the notices just queued.
+        self._after_reply = after_reply
         self._user = user
         self._stdin = stdin
         self._stdout = stdout
@@ -82,6 +86,8 @@ class ConsoleChannel:
             )
             reply = await self._dispatcher.handle(msg)
             self._write(reply.text)
+            if self._after_reply is not None:
+                await self._after_reply()
             self._turn.set()
 
     def _pump(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.aibot_callback import AiBotCallback
 from bot.channels.aibot_ws import AiBotWsChannel
 from bot.channels.app import AppChannel
-from bot.channels.app_inbound import AppInbound, SendReply
+from bot.channels.app_inbound import AppInbound, SendReply, UpdateCards
 from bot.channels.webhook import WebhookChannel
 from bot.models import OutboxMessage
 from bot.server import CallbackServer
@@ -68,11 +68,15 @@ async def start_channels(
         found.channels["app"] = app
         found.channels["appchat"] = AppChannel(app.client, "appchat")
         if settings.secrets.app_token and settings.secrets.app_aes_key:
-            receivers["app"] = AppInbound(handler, _reply_through(outbox))
+            receivers["app"] = AppInbound(
+                handler, _reply_through(outbox), _card_updates_through(outbox)
+            )
     if settings.wecom.webhooks:
         found.channels["webhook"] = WebhookChannel.from_settings(settings)
     if settings.has_aibot and settings.wecom.aibot.mode == "ws":
-        aibot = AiBotWsChannel(settings.wecom.aibot, settings.secrets.aibot_secret)
+        aibot = AiBotWsChannel(
+            settings.wecom.aibot, settings.secrets.aibot_secret, late=outbox.enqueue
+        )
         await aibot.start(handler)
         found.channels["aibot"] = aibot
     elif settings.has_aibot:
@@ -90,6 +94,14 @@ async def start_channels(
         )
     logger.info("channels started names=%s", ",".join(sorted(found.channels)))
     return found
+
+
+def _card_updates_through(outbox: Outbox) -> UpdateCards:
+    def update_cards(response_code: str, card: dict[str, Any]) -> None:
+        body = {"response_code": response_code, "atall": 1, "template_card": card}
+        outbox.enqueue([OutboxMessage("app", "", "card_update", body)])
+
+    return update_cards
 
 
 def _reply_through(outbox: Outbox) -> SendReply:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from bot.dispatcher import Command
-from bot.handlers import help, hits, keywords, people, sources
+from bot.handlers import (
+    exports,
+    help,
+    hits,
+    keywords,
+    people,
+    sources,
+    ticket_views,
+    tickets,
+)
 
 
 def all_commands() -> list[Command]:
@@ -14,4 +23,7 @@ def all_commands() -> list[Command]:
         *hits.COMMANDS,
         *keywords.COMMANDS,
         *sources.COMMANDS,
+        *tickets.COMMANDS,
+        *ticket_views.COMMANDS,
+        *exports.COMMANDS,
     ]

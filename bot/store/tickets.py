@@ -24,6 +24,15 @@ _FULL_ID = re.compile(r"YQ-(\d{4})-0*([1-9]\d{0,8})", re.IGNORECASE)
 _SHORT_ID = re.compile(r"0*([1-9]\d{0,8})")
 
 
+class RevisionConflict(StoreError):
+    """The ticket changed since it was read: the other change came first."""
+
+    def __init__(self, ticket_id: str, revision: int) -> None:
+        self.ticket_id = ticket_id
+        self.revision = revision
+        super().__init__(f"处理单 {ticket_id} 已被他人更新（第 {revision} 版）")
+
+
 class TicketRepo:
     """Stores, finds and replaces tickets."""
 
@@ -67,15 +76,29 @@ class TicketRepo:
             return None
         return from_doc(Ticket, doc, self._tz, id=format_id(year, doc_id))
 
-    def save(self, ticket: Ticket) -> None:
-        """Replace the stored ticket that has `ticket.id`."""
+    def save(self, ticket: Ticket, expected_revision: int | None = None) -> None:
+        """Replace the stored ticket that has `ticket.id`.
+
+        With `expected_revision`, the stored copy must still have that revision
+        (nobody changed it since it was read), else `RevisionConflict`.
+        """
         match = _FULL_ID.fullmatch(ticket.id.strip())
         table = None if match is None else self._parts.table(match[1])
-        updated = []
-        if match is not None and table is not None:
-            updated = table.update(to_doc(ticket, self._tz), doc_ids=[int(match[2])])
-        if not updated:
-            raise StoreError(f"工单 {ticket.id or '（无编号）'} 不存在，无法保存。")
+        doc_id = int(match[2]) if match is not None else 0
+        current = None if table is None else table.get(doc_id=doc_id)
+        if table is None or current is None:
+            raise StoreError(f"处理单 {ticket.id or '（无编号）'} 不存在，无法保存。")
+        stored = int(current.get("revision", 0))
+        if expected_revision is not None and stored != expected_revision:
+            raise RevisionConflict(ticket.id, stored)
+        table.update(to_doc(ticket, self._tz), doc_ids=[doc_id])
+
+    def recent(self, today: date, years: int = 2) -> list[Ticket]:
+        """Tickets of this year and the `years - 1` before it, newest first."""
+        out: list[Ticket] = []
+        for year in range(today.year, today.year - years, -1):
+            out.extend(reversed(self.in_year(year)))
+        return out
 
     def in_year(self, year: int) -> list[Ticket]:
         """All tickets created in `year`, in id order."""
