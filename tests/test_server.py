@@ -125,7 +125,9 @@ class FakeDispatcher:
         if self.fail:
             raise RuntimeError("handler exploded")
         self.events.append("handler finished")
-        return Reply(f"已收到：{msg.text}")
+        # A command word starting with 批示 "succeeds" (card_title), others refuse.
+        title = "已批示" if msg.text.startswith("批示") else ""
+        return Reply(f"已收到：{msg.text}", card_title=title)
 
 
 class FakeSender:
@@ -522,11 +524,24 @@ async def test_server_aibot_card_click_updates_card(settings):
     assert response.status_code == 200
     assert [m.text for m in dispatcher.seen] == ["批示 YQ-2026-0012 同意"]
     assert reply["response_type"] == "update_template_card"
+    assert "userids" not in reply  # done: every member of the group sees it
     card = reply["template_card"]
-    assert card["card_type"] == "text_notice"
     assert card["task_id"] == "YQ-12-r1"
-    assert card["main_title"]["title"] == "批示 YQ-2026-0012 同意"
+    assert card["main_title"] == {"title": "已批示", "desc": "操作人：lisi"}
     assert card["sub_title_text"] == "已收到：批示 YQ-2026-0012 同意"
+    assert card["button_list"][0]["text"] == "已批示"
+
+
+async def test_server_aibot_refused_card_click_changes_only_clickers_card(settings):
+    channel = AiBotCallback(FakeDispatcher())
+    payload = aibot_card_click("lisi", "cmd:退回 12#1 理由", "http://127.0.0.1:9/x")
+
+    async with serve(settings, aibot=channel) as wecom:
+        _response, reply = await wecom.post_aibot(payload)
+    await channel.aclose()
+
+    assert reply["userids"] == ["lisi"]
+    assert reply["template_card"]["main_title"]["title"] == "未执行"
 
 
 async def test_server_aibot_slow_handler_placeholder_then_response_url(settings):
@@ -565,7 +580,9 @@ async def test_server_aibot_slow_card_click_still_processed(settings):
             await arrived.wait()
         await channel.aclose()
 
-    assert reply["template_card"]["main_title"]["desc"] == "处理中，结果稍后发送"
+    assert reply["template_card"]["main_title"]["title"] == "处理中"
+    assert reply["userids"] == ["lisi"]
+    assert reply["template_card"]["sub_title_text"] == "处理中，结果稍后发送"
     assert posted[0]["markdown"]["content"] == "已收到：批示 YQ-1 退回"
 
 

@@ -10,9 +10,10 @@ WeCom waits 5 s for the answer to a callback, and the answer is the reply
   ``response_url`` (usable once, for an hour —
   https://developer.work.weixin.qq.com/document/path/101138);
 - a card button click (``template_card_event``) is answered with
-  ``response_type: update_template_card``: a text_notice card titled with the
-  button's command, showing the reply. WeCom sends a click only once and drops it
-  when unanswered in 5 s ("企业微信服务只会发起一次请求",
+  ``response_type: update_template_card``: the card greyed, showing the reply
+  and who clicked, for the whole chat when the command did what the button asked
+  (``Reply.card_title``), else only for the clicker. WeCom sends a click only
+  once and drops it when unanswered in 5 s ("企业微信服务只会发起一次请求",
   https://developer.work.weixin.qq.com/document/path/101027), so the command is
   dispatched before answering; a slow one still completes and its reply goes to
   ``response_url``;
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot.cards import outcome_card
 from bot.channels.base import InboundHandler
 from bot.events import Inbound, Reply
 from bot.wecom.inbound import (
@@ -48,15 +50,12 @@ logger = logging.getLogger(__name__)
 
 REPLY_WAIT_S = 3.0  # leaves 2 s of WeCom's 5 s for encryption and the network
 TEXT_LIMIT_BYTES = 20480  # stream content and response_url markdown
-CARD_TITLE_CHARS = 26
-CARD_TEXT_CHARS = 400
 REMEMBERED = 256
 HTTP_TIMEOUT_S = 10.0
 
 PLACEHOLDER = "收到，正在处理，结果稍后发到本群。"
 PLACEHOLDER_SINGLE = "收到，正在处理，结果稍后发给你。"
 FAILED = "抱歉，处理时出错了，请稍后再试。"
-CARD_DONE = "已处理"
 CARD_PENDING = "处理中，结果稍后发送"
 
 
@@ -110,16 +109,15 @@ class AiBotCallback:
         )
         done, _pending = await asyncio.wait({work}, timeout=self._reply_wait_s)
         if work in done:
-            reply = work.result()
-            text = reply.text if reply is not None else FAILED
-            payload = self._answer(inbound, context, text, finished=True)
+            reply = work.result() or Reply(FAILED)
+            payload = self._answer(inbound, context, reply, finished=True)
             outcome = "answered"
         else:
             tasks.spawn(
                 self._deliver_later(work, inbound, context),
                 f"aibot-response-url msg_id={inbound.msg_id}",
             )
-            payload = self._answer(inbound, context, "", finished=False)
+            payload = self._answer(inbound, context, None, finished=False)
             outcome = "deferred"
         _remember(self._answers, event.dedupe_key, payload)
         logger.info(
@@ -138,23 +136,23 @@ class AiBotCallback:
         return self._answers.get(event.dedupe_key)
 
     def _answer(
-        self, inbound: Inbound, context: InboundContext, text: str, finished: bool
+        self,
+        inbound: Inbound,
+        context: InboundContext,
+        reply: Reply | None,
+        finished: bool,
     ) -> dict[str, Any]:
         if context.kind == "card_click":
-            return {
+            shown = reply or Reply(CARD_PENDING, card_title="处理中")
+            answer: dict[str, Any] = {
                 "response_type": "update_template_card",
-                "template_card": {
-                    "card_type": "text_notice",
-                    "main_title": {
-                        "title": _clip_chars(inbound.text, CARD_TITLE_CHARS),
-                        "desc": CARD_DONE if finished else CARD_PENDING,
-                    },
-                    "sub_title_text": _clip_chars(
-                        text or CARD_PENDING, CARD_TEXT_CHARS
-                    ),
-                    "task_id": context.task_id,
-                },
+                "template_card": outcome_card(context.task_id, inbound.sender, shown),
             }
+            if reply is None or not reply.card_title:
+                # Refused or not done yet: only the clicker's card says so.
+                answer["userids"] = [inbound.sender]
+            return answer
+        text = reply.text if reply is not None else ""
         if not finished:
             text = PLACEHOLDER if context.chattype == "group" else PLACEHOLDER_SINGLE
         stream_id = secrets.token_hex(8)
@@ -247,7 +245,3 @@ def _clip_bytes(text: str, limit: int) -> str:
     if len(data) <= limit:
         return text
     return data[: limit - 3].decode("utf-8", errors="ignore") + "…"
-
-
-def _clip_chars(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
