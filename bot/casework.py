@@ -87,7 +87,9 @@ class Casework:
         hit = self.hit(hit_id)
         if not tickets.may_register(who, hit.section):
             raise TicketRefused(
-                "tickets/refused_register.j2", hit=hit, section=self._name(hit.section)
+                "tickets/refused_register.j2",
+                hit=hit,
+                section=self.settings.section_name(hit.section),
             )
         existing = hit.ticket or self._ticket_of_hit(hit.id, now)
         if existing:
@@ -151,7 +153,9 @@ class Casework:
         hit = self.hit(hit_id)
         if not (tickets.may_register(who, hit.section) or hit.section in who.head_of):
             raise TicketRefused(
-                "tickets/refused_register.j2", hit=hit, section=self._name(hit.section)
+                "tickets/refused_register.j2",
+                hit=hit,
+                section=self.settings.section_name(hit.section),
             )
         if hit.ticket:
             raise TicketRefused(
@@ -312,7 +316,3 @@ class Casework:
             if ticket.hit_id == hit_id:
                 return ticket.id
         return ""
-
-    def _name(self, section_id: str) -> str:
-        section = self.settings.section(section_id)
-        return section.name if section else section_id

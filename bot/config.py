@@ -214,6 +214,11 @@ class Settings:
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
 
+    def section_name(self, section_id: str) -> str:
+        """The section's name, or the id itself for an unknown (removed) section."""
+        section = self.section(section_id)
+        return section.name if section else section_id
+
     def check(self, key: str, file: Path) -> None:
         from bot.roles import check_roles
 

@@ -57,7 +57,7 @@ class Notices:
                 "tickets/notice.j2",
                 t=ticket,
                 action=action,
-                section=self._section_name(ticket),
+                section=self.settings.section_name(ticket.section),
                 mentions=self.people(ticket, audience),
                 audience=_AUDIENCE_NAMES.get(audience, ""),
             )
@@ -77,7 +77,7 @@ class Notices:
         up, sends the heads one private card as well (one message: its task_id
         may be used once).
         """
-        card = cards.approval_card(ticket, self._section_name(ticket))
+        card = cards.approval_card(ticket, self.settings.section_name(ticket.section))
         body: dict[str, object] = {"text": text, "template_card": card}
         out = [replace(message, kind="card", body=body)]
         heads = "|".join(self.people(ticket, "head"))
@@ -101,7 +101,7 @@ class Notices:
             t=ticket,
             chase=chase,
             now=now,
-            section=self._section_name(ticket),
+            section=self.settings.section_name(ticket.section),
             mentions=self.people(ticket, chase.audience),
             owners=self.people(ticket, owner) if chase.escalated else [],
             owner=_AUDIENCE_NAMES[owner],
@@ -142,10 +142,6 @@ class Notices:
     def _leaders_chat(self) -> ChatAddress:
         leaders = self.settings.leaders.chat or self.settings.office.chat
         return self.settings.chat(leaders)
-
-    def _section_name(self, ticket: Ticket) -> str:
-        section = self.settings.section(ticket.section)
-        return section.name if section else ticket.section
 
 
 def span(delta: timedelta) -> str:

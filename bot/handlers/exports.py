@@ -48,8 +48,7 @@ async def export(ctx: Context, args: str) -> Reply:
     ticket = ctx.casework.ticket(words[0], ctx.now)
     if not _may_see(ctx, ticket):
         raise UserError("tickets/export_refused.j2", t=ticket)
-    section = ctx.settings.section(ticket.section)
-    name = section.name if section else ticket.section
+    name = ctx.settings.section_name(ticket.section)
     folder = ctx.settings.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     whole = len(words) == 2

@@ -18,11 +18,11 @@ LIST_USAGE = "处理单 [状态] [科室] [今日|本周|本月|今年]"
 
 
 def _row(ctx: Context, ticket: Ticket) -> dict[str, object]:
-    section = ctx.settings.section(ticket.section)
     overdue = ""
     if ticket.due is not None and ctx.now > ticket.due:
         overdue = span(ctx.now - ticket.due)
-    return {"t": ticket, "section": section.name if section else "", "overdue": overdue}
+    section = ctx.settings.section_name(ticket.section)
+    return {"t": ticket, "section": section, "overdue": overdue}
 
 
 async def show(ctx: Context, args: str) -> Reply:
@@ -77,14 +77,11 @@ async def list_tickets(ctx: Context, args: str) -> Reply:
         "tickets/list.j2",
         rows=[_row(ctx, t) for t in chosen[:_SHOWN]],
         total=len(chosen),
-        filters="·".join(w for w in (_section_name(ctx, section_id), state) if w),
+        filters="·".join(
+            w for w in (ctx.settings.section_name(section_id), state) if w
+        ),
         period=period or "今年",
     )
-
-
-def _section_name(ctx: Context, section_id: str) -> str:
-    section = ctx.settings.section(section_id) if section_id else None
-    return section.name if section else ""
 
 
 def _state_matches(ticket: Ticket, state: str, now: datetime) -> bool:
