@@ -279,3 +279,31 @@ async def test_keyword_list_counts_dismissals_per_rule(app, hit):
 
     assert "近 30 天命中 1 条，误报 1、忽略 0" in rules
     assert "过半无效" in rules
+
+
+@pytest.mark.parametrize(
+    ("steps", "user", "line", "expected"),
+    [
+        ([], "sunqi", "归档 1", "只能在“已办结”状态下进行"),
+        ([], "wangwu", "重新提交 1", "只能在“已退回”状态下进行"),
+        ([("zhaoliu", "同意 1"), ("sunqi", "受理 1")], "sunqi", "受理 1", "办理中"),
+        ([("zhaoliu", "退回 1 补充")], "sunqi", "上报 1", "当前状态为“已退回”"),
+        ([("zhaoliu", "退回 1 补充")], "zhangsan", "重新提交 1", "登记的监控人员"),
+        ([("zhaoliu", "同意 1")], "zhaoliu", "批示 1 再批", "当前状态为“待办理”"),
+        ([("zhaoliu", "同意 1")], "wangwu", "办结 1 好了", "仅限办公室使用"),
+        ([], "leader1", "批示 1 同意", "仅限负责人使用"),
+    ],
+)
+async def test_every_refusal_says_why(app, hit, steps, user, line, expected):
+    await say(app, "wangwu", f"登记 {hit.id}")
+    for who, text in steps:
+        await say(app, who, text)
+    before = app.store.tickets.get("YQ-2026-0001")
+
+    assert expected in await say(app, user, line)
+    assert app.store.tickets.get("YQ-2026-0001") == before
+
+
+async def test_dismiss_by_other_section_refused(app, hit):
+    assert "属于“纳税服务科”" in await say(app, "zhangsan", f"误报 {hit.id}")
+    assert app.store.hits.get(hit.id).dismissed == ""
