@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot import notify
+from bot import notify, supervision
 from bot.casework import Casework
 from bot.channels.setup import ChannelSet, start_channels
 from bot.config import parse_duration
@@ -20,6 +20,7 @@ from bot.dispatcher import Dispatcher
 from bot.handlers import all_commands
 from bot.http import HttpFetcher
 from bot.outbox import Outbox, Poster
+from bot.patrol_reminders import patrol_tick
 from bot.render import Renderer
 from bot.scan import Scanner, ScanReport
 from bot.store import Store
@@ -163,10 +164,46 @@ class App:
             await self.deliver()
         return sent
 
-    def expire_seen(self) -> int:
-        """Forget seen-item keys older than the retention (a daily job)."""
+    async def patrol_check(self) -> int:
+        """Send the daily patrol prompt or cutoff notice when due (every minute)."""
+        try:
+            queued = patrol_tick(self, self.now())
+        except Exception:
+            # Boundary of a scheduled job: log it, try again next minute.
+            logger.exception("patrol job failed")
+            return 0
+        if queued:
+            await self.deliver()
+        return queued
+
+    async def weekly_supervision(self) -> None:
+        """Send this week's 督查 figures to the office chat (a weekly job)."""
+        try:
+            now = self.now()
+            chosen = supervision.period("本周", now.date())
+            figures = supervision.report(
+                self.settings, self.store, self.calendar, chosen, now
+            )
+            text = self.renderer.render("supervision.j2", r=figures, now=now)
+            chat = self.settings.chat(self.settings.office.chat)
+            self.outbox.enqueue([notify.markdown(chat, text, now)])
+        except Exception:
+            # Boundary of a scheduled job: log it, the next week tries again.
+            logger.exception("weekly supervision report failed")
+            return
+        await self.deliver()
+
+    async def expire_seen(self) -> int:
+        """Forget seen-item keys and archived items older than their retention
+        (a daily job); return how many seen keys were dropped.
+
+        A coroutine so that APScheduler runs it in the event loop: a plain job
+        would run in a worker thread, and the store is used from one thread.
+        """
         retention = parse_duration(self.settings.scan.seen_retention)
         before = (self.now() - retention).date()
         dropped = self.store.seen.expire(before)
         logger.info("seen items expired before=%s dropped=%d", before, dropped)
+        keep_items = parse_duration(self.settings.scan.item_retention)
+        self.store.items.expire((self.now() - keep_items).date())
         return dropped

@@ -1,16 +1,18 @@
-"""Template cards (button_interaction) for hits and approvals, and the card a
-click turns them into.
+"""Template cards (button_interaction) for hits, approvals and the daily patrol
+prompt, and the card a click turns them into.
 
 A button's key is ``cmd:<command>``: a click runs that command as if the user had
 typed it, so cards add no second code path. Approval buttons name the revision
 the card was drawn from (``12#3``), which makes an old card's click a refusal.
-task_ids stay unique forever: ``<ticket id>-r<revision>`` and ``hit-<hit id>``.
+task_ids stay unique forever: ``<ticket id>-r<revision>``, ``hit-<hit id>`` and
+``patrol-<section>-<yyyymmdd>``.
 Limits (wecom-api.md §2): title about 26 characters, at most 6 buttons, button
 text about 10 characters, task_id at most 128 bytes of ``[A-Za-z0-9_@-]``.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.events import Reply
@@ -73,6 +75,21 @@ def approval_card(ticket: Ticket, section: str) -> dict[str, Any]:
             _button("同意", f"同意 {ref}"),
             _button("退回", f"退回 {ref} 请补充后重新提交", 2),
             _button("查询", f"查询 {ticket.id}", 2),
+        ],
+    }
+
+
+def patrol_card(section_id: str, section: str, day: date, text: str) -> dict[str, Any]:
+    """The day's patrol prompt with 已巡查，无异常 / 有发现，去登记 buttons."""
+    return {
+        "card_type": "button_interaction",
+        "source": {"desc": f"{section} · 监控日志"},
+        "main_title": {"title": f"{day:%m月%d日}巡查提醒", "desc": section},
+        "sub_title_text": _clip(text, 120),
+        "task_id": f"patrol-{section_id}-{day:%Y%m%d}",
+        "button_list": [
+            _button("已巡查，无异常", "巡查 无异常"),
+            _button("有发现，去登记", "命中 今日", 2),
         ],
     }
 

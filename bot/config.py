@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot._schema import build
+from bot.config_patrol import PatrolSettings
 from bot.config_scan import (  # noqa: F401  (re-exported)
     LEVELS,
     SOURCE_KINDS,
@@ -29,6 +30,7 @@ from bot.config_scan import (  # noqa: F401  (re-exported)
     Source,
     parse_duration,
 )
+from bot.config_supervision import SupervisionSettings
 from bot.config_tickets import TicketSettings
 from bot.config_wecom import ChatAddress, Secrets, Wecom, parse_chat
 from bot.errors import ConfigError
@@ -160,6 +162,8 @@ class Settings:
     scan: ScanSettings = field(default_factory=ScanSettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    patrol: PatrolSettings = field(default_factory=PatrolSettings)
+    supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     names: dict[str, str] = field(default_factory=dict)  # userid -> 姓名, for forms

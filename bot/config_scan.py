@@ -251,20 +251,29 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class ScanSettings:
-    """What counts as new, and when a source is in trouble."""
+    """What counts as new, how long items are kept, which sources may be added."""
 
     max_item_age: str = "7d"
     seen_retention: str = "60d"
     failures_before_alert: int = 3
+    item_retention: str = "14d"  # archived items, for 测试关键词 (at least 7d)
+    allow_private_sources: bool = False  # chat-added sources on private addresses
 
     def check(self, key: str, file: Path) -> None:
-        for name in ("max_item_age", "seen_retention"):
+        for name in ("max_item_age", "seen_retention", "item_retention"):
             try:
                 parse_duration(getattr(self, name))
             except ValueError:
                 raise ConfigError(
                     file, f"{key}.{name}", '应为时间间隔，如 "7d"'
                 ) from None
+        if parse_duration(self.item_retention) < timedelta(days=7):
+            raise ConfigError(
+                file,
+                f"{key}.item_retention",
+                f'"{self.item_retention}" 太短：“测试关键词”要用近 7 天的条目，'
+                '应至少为 "7d"',
+            )
         if not 1 <= self.failures_before_alert <= 100:
             raise ConfigError(
                 file, f"{key}.failures_before_alert", "应在 1 到 100 之间"

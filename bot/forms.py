@@ -1,8 +1,10 @@
-"""Export a ticket as a Word form (监控处理单) and as a one-case archive (一案一档).
+"""Export a ticket as a Word form (监控处理单) and as a one-case archive (一案一档),
+and a month of the monitoring log (监控日志) as a Word table.
 
-The only module that imports docxtpl. The form's wording and layout live in the Word
-template `templates/forms/监控处理单.docx` (built by `scripts/make_form_template.py`,
-editable in Word); this module only fills in values. The archive is a zip of that
+The only module that imports docxtpl. The forms' wording and layout live in Word
+templates: `templates/forms/监控处理单.docx` (built by `scripts/make_form_template.py`)
+and `templates/forms/监控日志.docx` (`scripts/make_log_template.py`), both editable
+in Word; this module only fills in values. The archive is a zip of the ticket
 form, a plain-text history rendered by `bot.render` from `forms/处理记录.j2`, the
 evidence files of every snapshot, and a SHA-256 list of all of it. Both files are
 written atomically. Archives are built in memory, which suits pages of a few MB.
@@ -17,20 +19,22 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from docxtpl import DocxTemplate, Listing
 
 from bot.errors import BotError
 from bot.models import Evidence, Ticket
+from bot.patrol_log import LogRow
 from bot.render import TEMPLATES_DIR, Renderer
 
 log = logging.getLogger(__name__)
 
 FORM_TEMPLATE = TEMPLATES_DIR / "forms" / "监控处理单.docx"
+LOG_TEMPLATE = TEMPLATES_DIR / "forms" / "监控日志.docx"
 FORM_ENTRY = "监控处理单.docx"
 RECORD_ENTRY = "处理记录.txt"
 EVIDENCE_DIR = "留证"
@@ -123,6 +127,60 @@ def case_archive(
         log.warning("evidence files missing ticket=%s files=%s", ticket.id, missing)
     log.info("archive written ticket=%s entries=%d", ticket.id, len(entries))
     return out
+
+
+def patrol_log(
+    rows: Sequence[LogRow],
+    section_name: str,
+    month: date,
+    out: Path,
+    *,
+    names: Mapping[str, str] | None = None,
+    section_names: Mapping[str, str] | None = None,
+    template: Path = LOG_TEMPLATE,
+) -> Path:
+    """Fill in the monthly monitoring log (监控日志) with `rows`; save it as `out`.
+
+    `section_names` (section id to name), when given, adds each row's section
+    to the monitor's name, for a log of every section. Leave rows show "—" in
+    the columns a patrol would fill.
+
+    Raises:
+        FormTemplateError: `template` uses a variable the log does not provide.
+    """
+    names = names or {}
+    context = {
+        "section": _clean(section_name),
+        "month": f"{month.year}年{month.month}月",
+        "rows": [_log_row(row, names, section_names) for row in rows],
+    }
+    doc = DocxTemplate(template)
+    unknown = doc.get_undeclared_template_variables() - context.keys()
+    if unknown:
+        raise FormTemplateError(template, unknown)
+    doc.render(context, autoescape=True)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    _write_atomic(out, buffer.getvalue())
+    log.info("patrol log exported month=%s rows=%d", context["month"], len(rows))
+    return out
+
+
+def _log_row(
+    row: LogRow, names: Mapping[str, str], sections: Mapping[str, str] | None
+) -> dict[str, str]:
+    monitor = _name(names, row.user)
+    if sections is not None:
+        monitor = f"{monitor}（{sections.get(row.section, row.section) or '办公室'}）"
+    return {
+        "date": row.day.isoformat(),
+        "time": row.at.strftime("%H:%M") if row.at else EMPTY,
+        "monitor": _clean(monitor),
+        "scope": _clean(row.scope),
+        "findings": _clean(row.findings),
+        "handling": _clean(row.handling),
+        "note": _clean(row.note, ""),
+    }
 
 
 def _render_form(

@@ -120,14 +120,73 @@ class Ticket:
 
 @dataclass(frozen=True)
 class PatrolEntry:
-    """One patrol recorded in the monitoring log (监控日志)."""
+    """One patrol recorded in the monitoring log (监控日志).
+
+    `section` is "" for a patrol recorded by someone without one (the office);
+    `sources_scanned` and `hits_found` are the bot's own scan of that section on
+    that day when the patrol was recorded; `tickets` were registered by `user`
+    that day (their state is looked up when the log is shown).
+    """
 
     user: str
     section: str
     at: datetime
     scope: str = ""
     findings: str = ""
+    sources_scanned: int = 0
+    hits_found: int = 0
+    tickets: tuple[str, ...] = ()
     id: str = ""
+
+
+@dataclass(frozen=True)
+class Leave:
+    """A monitor's leave (请假): no patrol is expected from `start` to `end`.
+
+    `start` and `end` are ISO dates, both included; `by` recorded it at `at`.
+    """
+
+    user: str
+    section: str
+    start: str
+    end: str
+    note: str
+    by: str
+    at: datetime
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    """An item a scan read for the first time, hit or not, kept for 测试关键词.
+
+    `summary` is capped (see `bot.store.items`); `found_at` is when the scan read it.
+    """
+
+    title: str
+    url: str
+    source: str
+    section: str
+    found_at: datetime
+    summary: str = ""
+    published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One change to keyword rules or sources made in chat (变更记录), for audit.
+
+    `kind` is ``关键词`` or ``来源``; `action` is ``添加``, ``修改``, ``删除``,
+    ``暂停`` or ``恢复``; `old` and `new` describe the thing before and after.
+    """
+
+    at: datetime
+    actor: str
+    kind: str
+    action: str
+    name: str
+    old: str = ""
+    new: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +203,9 @@ class SourceState:
     last_modified: str = ""
     last_new_item: datetime | None = None
     alert: str = ""  # "failing" or "silent" while an alert is open, else ""
+    paused: bool = False  # 暂停来源: scans skip the source until 恢复来源
+    paused_by: str = ""
+    paused_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,10 @@ async def _console(settings: config.Settings, user: str) -> int:
 async def _scan_once(settings: config.Settings, as_json: bool) -> int:
     async with App.open(settings) as app:
         report = await app.scan_all()
+    paused = [s.name for s in report.sources if s.paused]
+    if paused and as_json:
+        # stdout carries only hits here; the skipped sources go to stderr.
+        sys.stderr.write(f"已暂停、本轮跳过的来源：{'、'.join(paused)}\n")
     if as_json:
         for hit in report.hits:
             record = {
@@ -102,7 +106,12 @@ async def _scan_once(settings: config.Settings, as_json: bool) -> int:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return 0
     for source in report.sources:
-        if source.ok:
+        if source.paused:
+            sys.stdout.write(
+                f"⏸ {source.name}：已暂停，本轮跳过"
+                f"（在群里发“恢复来源 {source.name}”恢复）\n"
+            )
+        elif source.ok:
             sys.stdout.write(
                 f"✔ {source.name}：读取 {source.items} 条，新 {source.new_items} 条，"
                 f"命中 {source.hits} 条\n"

@@ -1,11 +1,14 @@
 """One scan: crawl each source, keep what is new, match rules, score, store hits.
 
-For every item: its canonical URL decides whether it was seen before; the section's
-rules decide whether it is a hit; a similarity fingerprint decides whether it is a
-repost of a recent hit (then it only adds a copy to that hit). Risk is scored with
-reasons. Writes go hit first, then the seen key, so a crash between the two can
-repeat a hit but never lose one. A failing source is reported and counted in its
-health state, never fatal to the others. Messages are left to `bot.notify`.
+Sources and rules come from config.toml and from chat (`all_sources`, `all_rules`);
+a source paused in chat is skipped. For every item: its canonical URL decides
+whether it was seen before; every new item is archived for 测试关键词; the
+section's rules decide whether it is a hit; a similarity fingerprint decides
+whether it is a repost of a recent hit (then it only adds a copy to that hit). Risk
+is scored with reasons. Writes go hits first, then the archive, then the seen
+keys, so a crash between them can repeat a hit but never lose one. A failing
+source is reported and counted in its health state, never fatal to the others.
+Messages are left to `bot.notify`.
 """
 
 from __future__ import annotations
@@ -14,24 +17,24 @@ import asyncio
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import health
-from bot.config import LEVELS, Rule, parse_duration
+from bot.config import LEVELS, Rule, Source, parse_duration
 from bot.crawlers import Item, crawler_for
 from bot.crawlers.base import CrawlContext
 from bot.errors import BotError
 from bot.matching import RuleSet, tokenize
-from bot.models import Hit, HitCopy
+from bot.models import ArchivedItem, Hit, HitCopy
 from bot.risk import LEXICON_DIR, Lexicon, assess
 from bot.rules import Match, Matcher, compile_expr
 from bot.similar import ClusterIndex, simhash
 from bot.urls import canonical
 
 if TYPE_CHECKING:
-    from bot.config import Settings, Source
+    from bot.config import Settings
     from bot.crawlers.base import Fetcher
     from bot.models import SourceState
     from bot.store import Store
@@ -53,6 +56,7 @@ class SourceReport:
     copies: int = 0
     error: str = ""
     ms: int = 0
+    paused: bool = False  # skipped: paused in chat (暂停来源)
 
 
 @dataclass
@@ -72,9 +76,16 @@ class ScanReport:
 
 
 def all_rules(settings: Settings, store: Store) -> list[Rule]:
-    """Config rules plus chat-added ones, most severe level first."""
+    """Config rules plus chat-added ones, most severe level first.
+
+    A chat rule whose name was later also given to a config rule is left out:
+    the config file wins.
+    """
     rules = list(settings.rules)
+    configured = {r.name for r in rules}
     for raw in store.rules.all():
+        if raw["name"] in configured:
+            continue
         rules.append(
             Rule(
                 name=raw["name"],
@@ -85,6 +96,23 @@ def all_rules(settings: Settings, store: Store) -> list[Rule]:
         )
     rules.sort(key=lambda r: LEVELS.index(r.level), reverse=True)
     return rules
+
+
+def all_sources(settings: Settings, store: Store) -> list[Source]:
+    """Config sources, then the sources added in chat, in the order added (a chat
+    source whose name was later also given to a config source is left out)."""
+    names = {f.name for f in fields(Source)}
+    configured = {s.name for s in settings.sources}
+    chat = [
+        Source(**{k: _field_value(v) for k, v in doc.items() if k in names})
+        for doc in store.chat_sources.all()
+        if doc["name"] not in configured
+    ]
+    return [*settings.sources, *chat]
+
+
+def _field_value(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def seen_key(item: Item) -> str:
@@ -122,10 +150,14 @@ class Scanner:
         self._clusters: ClusterIndex | None = None
         self._extra_words: list[str] = []
 
+    def sources(self) -> list[Source]:
+        """Every source, from config and from chat (`all_sources`)."""
+        return all_sources(self.settings, self.store)
+
     async def scan_all(self, fetcher: Fetcher, now: datetime) -> ScanReport:
         """Scan every enabled source once, concurrently."""
         self._refresh_rules()
-        sources = [s for s in self.settings.sources if s.enabled]
+        sources = [s for s in self.sources() if s.enabled]
         scans = (self.scan(s, fetcher, now, refresh=False) for s in sources)
         results = await asyncio.gather(*scans)
         report = ScanReport()
@@ -144,8 +176,11 @@ class Scanner:
         started = time.perf_counter()
         if refresh:
             self._refresh_rules()
-        clusters = self._cluster_index(now)
         state = self.store.sources.get(source.name)
+        if state.paused:
+            logger.info("source paused, skipped source=%s", source.name)
+            return ScanReport(sources=[SourceReport(source.name, True, paused=True)])
+        clusters = self._cluster_index(now)
         try:
             crawler = crawler_for(source.kind)
             if crawler is None:
@@ -165,13 +200,16 @@ class Scanner:
 
         report = ScanReport()
         fresh: dict[str, None] = {}
+        archived: list[ArchivedItem] = []
         for item in crawled.items:
             key = seen_key(item)
             if key in fresh or self.store.seen.has(key):
                 continue
             fresh[key] = None
+            archived.append(_archived(item, source, now))
             self._consider(item, source, now, clusters, report)
-        # One durable write for the whole page, after its hits are stored.
+        # One durable write each for the whole page, after its hits are stored.
+        self.store.items.add_many(archived)
         self.store.seen.add_many(fresh, now)
         new_items = len(fresh)
 
@@ -180,7 +218,7 @@ class Scanner:
             state = replace(
                 state, etag=crawled.etag, last_modified=crawled.last_modified
             )
-        self.store.sources.put(state)
+        self._save_state(state)
         report.events += [event] if event else []
         ms = int((time.perf_counter() - started) * 1000)
         report.sources.append(
@@ -307,7 +345,7 @@ class Scanner:
     ) -> ScanReport:
         threshold = self.settings.scan.failures_before_alert
         state, event = health.after_failure(state, now, error, threshold)
-        self.store.sources.put(state)
+        self._save_state(state)
         ms = int((time.perf_counter() - started) * 1000)
         logger.warning(
             "source failed source=%s failures=%d ms=%d error=%s",
@@ -321,6 +359,18 @@ class Scanner:
         )
         report.events += [event] if event else []
         return report
+
+    def _save_state(self, state: SourceState) -> None:
+        """Store a scan's outcome, keeping a pause set in chat while it crawled."""
+        current = self.store.sources.get(state.name)
+        self.store.sources.put(
+            replace(
+                state,
+                paused=current.paused,
+                paused_by=current.paused_by,
+                paused_at=current.paused_at,
+            )
+        )
 
     def _refresh_rules(self) -> None:
         rules = all_rules(self.settings, self.store)
@@ -358,6 +408,18 @@ class Scanner:
             for hit in reversed(self.store.hits.since(now - self._clusters.window)):
                 self._clusters.add(hit.fingerprint, hit.id, hit.section, hit.found_at)
         return self._clusters
+
+
+def _archived(item: Item, source: Source, now: datetime) -> ArchivedItem:
+    return ArchivedItem(
+        title=item.title,
+        url=item.url,
+        source=source.name,
+        section=source.section,
+        found_at=now,
+        summary=item.summary or item.content,
+        published=item.published,
+    )
 
 
 def _matched_words(match: Match, title: str, body: str) -> tuple[str, ...]:

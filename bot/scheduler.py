@@ -18,6 +18,7 @@ from bot.crawlers import crawler_for
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.config import Source
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +36,7 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
                 source.kind,
             )
             continue
-        scheduler.add_job(
-            app.scan_one,
-            IntervalTrigger(
-                seconds=source.interval.total_seconds(), timezone=app.settings.tz
-            ),
-            args=[source],
-            id=f"scan:{source.name}",
-            name=f"scan {source.name}",
-            next_run_time=app.now(),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=int(source.interval.total_seconds()),
-        )
+        _add_scan_job(scheduler, app, source)
     scheduler.add_job(
         app.chase,
         IntervalTrigger(minutes=1, timezone=app.settings.tz),
@@ -58,6 +47,32 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         coalesce=True,
         misfire_grace_time=300,
     )
+    # Every minute rather than at fixed times: a bot started late still catches up.
+    scheduler.add_job(
+        app.patrol_check,
+        IntervalTrigger(minutes=1, timezone=app.settings.tz),
+        id="patrol",
+        name="patrol reminders",
+        next_run_time=app.now(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=300,
+    )
+    weekly = app.settings.supervision
+    if weekly.weekly:
+        scheduler.add_job(
+            app.weekly_supervision,
+            CronTrigger(
+                day_of_week=weekly.weekday,
+                hour=weekly.at.hour,
+                minute=weekly.at.minute,
+                timezone=app.settings.tz,
+            ),
+            id="weekly-supervision",
+            name="weekly supervision report",
+            coalesce=True,
+            misfire_grace_time=6 * 3600,
+        )
     scheduler.add_job(
         app.expire_seen,
         CronTrigger(hour=3, minute=30, timezone=app.settings.tz),
@@ -66,4 +81,58 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         coalesce=True,
         misfire_grace_time=6 * 3600,
     )
+    scheduler.add_job(
+        sync_chat_sources,
+        IntervalTrigger(minutes=1, timezone=app.settings.tz),
+        args=[scheduler, app],
+        id="sync-sources",
+        name="scan jobs of sources added in chat",
+        next_run_time=app.now(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=300,
+    )
     return scheduler
+
+
+async def sync_chat_sources(scheduler: AsyncIOScheduler, app: App) -> None:
+    """Start scan jobs for sources added in chat and stop those of removed ones.
+
+    Runs every minute, so a source added or removed in chat is picked up without a
+    restart. Config sources keep the jobs `build_scheduler` gave them; a paused
+    source keeps its job too (the scanner skips it).
+    """
+    configured = {s.name for s in app.settings.sources}
+    wanted = {
+        s.name: s
+        for s in app.scanner.sources()
+        if s.name not in configured and s.enabled and crawler_for(s.kind) is not None
+    }
+    for job in scheduler.get_jobs():
+        name = job.id.removeprefix("scan:")
+        if job.id == name or name in configured:
+            continue
+        if wanted.get(name) != job.args[0]:
+            scheduler.remove_job(job.id)
+            logger.info("scan job stopped source=%s", name)
+    running = {job.id for job in scheduler.get_jobs()}
+    for name, source in wanted.items():
+        if f"scan:{name}" not in running:
+            _add_scan_job(scheduler, app, source)
+            logger.info("scan job started source=%s every=%s", name, source.every)
+
+
+def _add_scan_job(scheduler: AsyncIOScheduler, app: App, source: Source) -> None:
+    """Scan `source` now and then every `source.every`, never two scans at once."""
+    seconds = source.interval.total_seconds()
+    scheduler.add_job(
+        app.scan_one,
+        IntervalTrigger(seconds=seconds, timezone=app.settings.tz),
+        args=[source],
+        id=f"scan:{source.name}",
+        name=f"scan {source.name}",
+        next_run_time=app.now(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=int(seconds),
+    )

@@ -8,8 +8,10 @@ from bot.handlers import (
     help,
     hits,
     keywords,
+    patrol,
     people,
     sources,
+    supervision,
     ticket_views,
     tickets,
 )
@@ -26,4 +28,6 @@ def all_commands() -> list[Command]:
         *tickets.COMMANDS,
         *ticket_views.COMMANDS,
         *exports.COMMANDS,
+        *patrol.COMMANDS,
+        *supervision.COMMANDS,
     ]

@@ -10,6 +10,7 @@ Layout of ``<data_dir>``::
     patrol/2026.json(l)     patrol log by year
     outbox/2026-12.json(l)  outgoing messages by month of created_at
     seen/2026-12-31.json(l) seen item keys by day, expired a whole day at a time
+    items/2026-12-31.json(l) every item scans read, by day, for 测试关键词
 
 Every ``X.json`` / ``X.jsonl`` pair is a snapshot plus journal (see `_journal`).
 The store is meant to be used from one thread.
@@ -27,11 +28,13 @@ from bot.store._journal import DEFAULT_COMPACT_MIN_BYTES
 from bot.store._partitions import PartitionSet
 from bot.store._table import JournalDB
 from bot.store.hits import HitRepo
+from bot.store.items import ItemRepo
+from bot.store.leave import LeaveRepo, MarkRepo
 from bot.store.lock import DirLock
 from bot.store.outbox import OutboxRepo
 from bot.store.patrol import PatrolRepo
 from bot.store.seen import SeenRepo
-from bot.store.settings import RuleRepo, SourceStateRepo
+from bot.store.settings import ChangeLogRepo, RuleRepo, SourceRepo, SourceStateRepo
 from bot.store.tickets import TicketRepo
 
 log = logging.getLogger(__name__)
@@ -55,15 +58,20 @@ class Store:
         self._state = JournalDB(data_dir / "state", compact_min_bytes)
         self._parts = {
             name: PartitionSet(data_dir / name, name, compact_min_bytes)
-            for name in ("hits", "tickets", "patrol", "seen", "outbox")
+            for name in ("hits", "tickets", "patrol", "seen", "outbox", "items")
         }
         try:
             self.hits = HitRepo(self._parts["hits"], tz)
             self.tickets = TicketRepo(self._parts["tickets"], tz)
             self.patrol = PatrolRepo(self._parts["patrol"], tz)
+            self.leave = LeaveRepo(self._state.table("leave"), tz)
+            self.patrol_marks = MarkRepo(self._state.table("patrol_marks"), tz)
             self.rules = RuleRepo(self._state.table("rules"))
             self.sources = SourceStateRepo(self._state.table("sources"), tz)
             self.seen = SeenRepo(self._parts["seen"], tz)
+            self.items = ItemRepo(self._parts["items"], tz)
+            self.chat_sources = SourceRepo(self._state.table("chat_sources"))
+            self.changes = ChangeLogRepo(self._state.table("changes"), tz)
             self.outbox = OutboxRepo(
                 self._parts["outbox"], self._state.table("outbox_months"), tz
             )
