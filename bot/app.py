@@ -184,7 +184,9 @@ class App:
             figures = supervision.report(
                 self.settings, self.store, self.calendar, chosen, now
             )
-            text = self.renderer.render("supervision.j2", r=figures, now=now)
+            text = self.renderer.render(
+                "supervision.j2", r=figures, now=now, names=self.settings.names
+            )
             chat = self.settings.chat(self.settings.office.chat)
             self.outbox.enqueue([notify.markdown(chat, text, now)])
         except Exception:

@@ -80,7 +80,7 @@ async def make_channel(
         await channel.stop()
 
 
-async def started(channel: AiBotWsChannel, handler: Recorder) -> AiBotWsChannel:
+async def started(channel: AiBotWsChannel, handler: Callable) -> AiBotWsChannel:
     await channel.start(handler)
     await asyncio.wait_for(channel.wait_connected(), WAIT_S)
     return channel
@@ -199,6 +199,21 @@ async def test_aibot_ws_card_click_updates_card(fake, make_channel):
     assert card["main_title"]["desc"] == "操作人：lisi"
     assert card["sub_title_text"] == "已批示：批示 YQ-1 同意"
     assert fake.chat_log("g1")[0].kind == "card_update"
+
+
+async def test_aibot_ws_personal_click_updates_only_clickers_card(fake, make_channel):
+    async def patrol(inbound: Inbound) -> Reply:
+        return Reply("已记入监控日志", card_title="已记录巡查", card_personal=True)
+
+    await started(make_channel(), patrol)
+
+    await fake.push_card_click(
+        "zhangsan", "patrol-szk-1", "cmd:巡查 无异常", chatid="g1"
+    )
+    await fake.wait_until(lambda: "patrol-szk-1" in fake.card_updates)
+
+    assert fake.card_updates["patrol-szk-1"]["main_title"]["title"] == "已记录巡查"
+    assert fake.card_update_users["patrol-szk-1"] == ["zhangsan"]
 
 
 async def test_aibot_ws_card_key_without_command_greys_card(fake, make_channel):

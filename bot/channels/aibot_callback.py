@@ -148,8 +148,8 @@ class AiBotCallback:
                 "response_type": "update_template_card",
                 "template_card": outcome_card(context.task_id, inbound.sender, shown),
             }
-            if reply is None or not reply.card_title:
-                # Refused or not done yet: only the clicker's card says so.
+            if reply is None or not reply.card_for_all:
+                # Refused, personal or not done yet: only the clicker's card says so.
                 answer["userids"] = [inbound.sender]
             return answer
         text = reply.text if reply is not None else ""

@@ -451,8 +451,8 @@ class AiBotWsChannel:
             "response_type": "update_template_card",
             "template_card": card,
         }
-        if not outcome.card_title or outcome.text == LATE_CARD_TEXT:
-            # Refused or not done yet: only the clicker's card says so.
+        if not outcome.card_for_all or outcome.text == LATE_CARD_TEXT:
+            # Refused, personal or not done yet: only the clicker's card says so.
             update["userids"] = [sender]
         await self._respond("aibot_respond_update_msg", req_id, update)
         if task is not None and outcome.text == LATE_CARD_TEXT:

@@ -109,6 +109,10 @@ class ConsoleChannel:
         """Show an outbox message (the `Channel` side of the console)."""
         if message.kind == "file":
             name = message.body.get("filename") or message.body.get("path", "")
+            if not message.chat:
+                # A file for whoever typed the command: no group header.
+                self._write(f"〔收到文件〕{name}\n{message.body.get('path', '')}")
+                return
             text = f"〔文件〕{name}"
         else:
             text = str(message.body.get("text", ""))

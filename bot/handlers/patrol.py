@@ -63,8 +63,8 @@ async def record(ctx: Context, args: str) -> Reply:
         names=ctx.settings.names,
         open_hits=open_hits,
     )
-    # A click on the daily card greys it out for the whole chat (see bot.cards).
-    return Reply(reply.text, card_title="已记录巡查")
+    # Each monitor patrols for themselves: a click greys out the clicker's card only.
+    return Reply(reply.text, card_title="已记录巡查", card_personal=True)
 
 
 # -- 请假 / 销假 ------------------------------------------------------------------

@@ -20,7 +20,7 @@ async def supervise(ctx: Context, args: str) -> Reply:
         )
     chosen = supervision.period(name, ctx.now.date())
     figures = supervision.report(ctx.settings, ctx.store, ctx.calendar, chosen, ctx.now)
-    return ctx.reply("supervision.j2", r=figures, now=ctx.now)
+    return ctx.reply("supervision.j2", r=figures, now=ctx.now, names=ctx.settings.names)
 
 
 COMMANDS = [
