@@ -123,9 +123,9 @@ class PatrolEntry:
     """One patrol recorded in the monitoring log (监控日志).
 
     `section` is "" for a patrol recorded by someone without one (the office);
-    `sources_scanned` and `hits_found` are the bot's own scan of that section on
-    that day when the patrol was recorded; `tickets` were registered by `user`
-    that day (their state is looked up when the log is shown).
+    `sources_scanned`, `items_read` (new items) and `hits_found` are the bot's own
+    scan of that section on that day when the patrol was recorded; `tickets` were
+    registered by `user` that day (their state is looked up when the log is shown).
     """
 
     user: str
@@ -135,6 +135,7 @@ class PatrolEntry:
     findings: str = ""
     sources_scanned: int = 0
     hits_found: int = 0
+    items_read: int = 0
     tickets: tuple[str, ...] = ()
     id: str = ""
 

@@ -49,6 +49,7 @@ class ScanSummary:
 
     sources: int  # sources of the section scanned successfully that day
     hits: int  # hits found in the section that day
+    items: int = 0  # items its sources published that the bot read for the first time
 
 
 def days(start: date, end: date) -> Iterator[date]:
@@ -76,12 +77,11 @@ def section_ids(settings: Settings, section: str) -> set[str]:
 def scan_summary(
     settings: Settings, store: Store, section: str, now: datetime
 ) -> ScanSummary:
-    """How many of the section's sources were scanned today, and the hits found."""
+    """How many of the section's sources were scanned today, the new items they
+    gave and the hits among them."""
     wanted = section_ids(settings, section)
     names = {s.name for s in settings.sources if s.section in wanted}
     today = now.date()
-    # TODO: count the items read per section per day once scans record them;
-    # SourceState.items_seen is a running total, so only sources and hits show.
     scanned = sum(
         1
         for state in store.sources.all()
@@ -89,8 +89,10 @@ def scan_summary(
         and state.last_success is not None
         and state.last_success.date() == today
     )
-    hits = store.hits.since(midnight(today, settings))
-    return ScanSummary(scanned, sum(1 for h in hits if h.section in wanted))
+    start = midnight(today, settings)
+    hits = sum(1 for h in store.hits.since(start) if h.section in wanted)
+    items = sum(1 for i in store.items.since(start) if i.section in wanted)
+    return ScanSummary(scanned, hits, items)
 
 
 def split_note(note: str) -> tuple[str, str]:
@@ -129,6 +131,7 @@ def record(
         scope=scope or settings.patrol.scope,
         findings=findings,
         sources_scanned=summary.sources,
+        items_read=summary.items,
         hits_found=summary.hits,
         tickets=tuple(t for t, _ in tickets),
     )

@@ -89,5 +89,8 @@ def _entry_row(store: Store, entry: PatrolEntry) -> LogRow:
         scope=entry.scope,
         findings=entry.findings,
         handling="；".join(states),
-        note=f"机器人扫描来源 {entry.sources_scanned} 个，命中 {entry.hits_found} 条",
+        note=(
+            f"机器人扫描来源 {entry.sources_scanned} 个，"
+            f"读取新信息 {entry.items_read} 条，命中 {entry.hits_found} 条"
+        ),
     )

@@ -15,7 +15,7 @@ from bot import config, patrol
 from bot.app import App
 from bot.events import Inbound
 from bot.forms import LOG_TEMPLATE
-from bot.models import Hit, Leave, PatrolEntry, SourceState, Ticket
+from bot.models import ArchivedItem, Hit, Leave, PatrolEntry, SourceState, Ticket
 from tests.conftest import BASE_CONFIG, ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -111,23 +111,26 @@ async def test_patrol_records_default_scope_and_todays_scan(app):
     app.store.hits.add_many(
         [hit("szk", at(12, 3, 8)), hit("nfk", at(12, 3, 8)), hit("szk", at(12, 2))]
     )
+    app.store.items.add_many(
+        ArchivedItem(f"t{n}", f"http://x/{n}", "本地论坛", section, found_at=when)
+        for n, (section, when) in enumerate(
+            [("szk", at(12, 3, 8)), ("szk", at(12, 3, 9)), ("nfk", at(12, 3, 8))]
+            + [("szk", at(12, 2, 8))]
+        )
+    )
 
     reply = await app.dispatcher.handle(Inbound("zhangsan", "巡查"))
 
     assert "已记入监控日志 P2026-1（今日第 1 次巡查）" in reply.text
     assert "巡查人：张三 · 税政管理科 · 2026-12-03 09:30" in reply.text
     assert f"巡查范围：{SCOPE}" in reply.text
-    assert "税政管理科来源 1 个已扫描，命中 1 条" in reply.text
+    assert "税政管理科来源 1 个已扫描，读取新信息 2 条，命中 1 条" in reply.text
     assert "发现情况：无异常" in reply.text
     assert "今日还有 1 条命中未登记或处置" in reply.text
     assert reply.card_title == "已记录巡查"
     (saved,) = app.store.patrol.between(at(12, 3, 0), at(12, 4, 0))
-    assert (saved.user, saved.section, saved.sources_scanned, saved.hits_found) == (
-        "zhangsan",
-        "szk",
-        1,
-        1,
-    )
+    assert (saved.section, saved.sources_scanned, saved.items_read) == ("szk", 1, 2)
+    assert (saved.user, saved.hits_found) == ("zhangsan", 1)
 
 
 async def test_patrol_note_gives_scope_and_findings(app):
@@ -279,7 +282,7 @@ async def test_export_log_writes_month_with_leave_rows(app, clock):
             SCOPE,
             "发现涉税舆情 1 条",
             "YQ-2026-0001 已办结",
-            "机器人扫描来源 2 个，命中 3 条",
+            "机器人扫描来源 2 个，读取新信息 0 条，命中 3 条",
         ],
         [
             "2026-12-02",
@@ -288,7 +291,7 @@ async def test_export_log_writes_month_with_leave_rows(app, clock):
             SCOPE,
             "无异常",
             "—",
-            "机器人扫描来源 0 个，命中 0 条",
+            "机器人扫描来源 0 个，读取新信息 0 条，命中 0 条",
         ],
         ["2026-12-02", "—", "张三", "—", "—", "—", "请假"],
         ["2026-12-03", "—", "周八", "—", "—", "—", "请假（培训）"],
