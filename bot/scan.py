@@ -197,6 +197,12 @@ class Scanner:
             crawled = await crawler.crawl(source, ctx)
         except BotError as exc:
             return self._failed(source, state, now, str(exc), started)
+        except Exception:
+            # Boundary of one source: a page we failed to foresee must not stop
+            # the other sources, and it counts in this source's health.
+            logger.exception("source crawl crashed source=%s", source.name)
+            error = "读取时出现意外错误，已记入日志，请管理员查看"
+            return self._failed(source, state, now, error, started)
 
         report = ScanReport()
         fresh: dict[str, None] = {}

@@ -8,7 +8,7 @@ uses the result as the article's identity; fetching keeps the original URL.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 TRACKING = frozenset(
     {
@@ -46,17 +46,36 @@ def is_tracking(name: str) -> bool:
     return lowered in TRACKING or lowered.startswith(_TRACKING_PREFIXES)
 
 
+def web_url(link: str, base: str = "") -> str:
+    """`link` made absolute against `base`; "" unless it is a well-formed http(s)
+    URL (a page may carry ``http://[bad/x`` or a port of 99999: such a link is
+    dropped, never allowed to fail the page)."""
+    link = link.strip()
+    if not link:
+        return ""
+    try:
+        absolute = urljoin(base, link)
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return ""
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return absolute
+    return ""
+
+
 def canonical(url: str) -> str:
     """The identity of the article at `url` (not itself a fetchable URL)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        # Not a URL we could fetch anyway: its text is its identity.
+        return url.strip()
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    port = (
-        parts.port
-        if parts.port not in (None, _DEFAULT_PORTS.get(parts.scheme))
-        else None
-    )
+    port = port if port not in (None, _DEFAULT_PORTS.get(parts.scheme)) else None
     netloc = f"{host}:{port}" if port else host
     path = parts.path or "/"
     if len(path) > 1:

@@ -161,6 +161,19 @@ async def test_rss_truncated_feed_keeps_the_entries_it_has(feed_server, client, 
     assert "feed not well-formed" in caplog.text
 
 
+async def test_rss_feed_cut_before_its_first_item_ends_is_a_failure(
+    feed_server, client
+):
+    whole = (FEEDS / "tax-news.rss").read_bytes()
+    cut = whole[: whole.index(b"<item>") + len(b"<item><title>broken")]
+    url = feed_server.route("/cut0", cut, headers={"Content-Type": "application/xml"})
+
+    with pytest.raises(FeedError) as caught:
+        await crawl(client, url)
+
+    assert "订阅源格式有误或内容不完整，没有读出任何条目" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [

@@ -100,6 +100,21 @@ async def test_scan_broken_source_reported_others_still_scanned(make_app, feed_s
     assert "不是有效的" in state.last_error
 
 
+async def test_scan_malformed_links_are_dropped_not_fatal(make_app, feed_server):
+    body = feed(
+        ("坏端口 虚开发票", "http://example.com:99999/x", "虚开发票"),
+        ("坏地址 虚开发票", "http://[bad/x", "虚开发票"),
+        ("好链接 虚开发票", "https://x.cn/ok", "虚开发票"),
+    )
+    app = await make_app(serve(feed_server, "/bad-links", body))
+    async with app:
+        report = await app.scan_all()
+
+    (source,) = report.sources
+    assert source.ok and source.items == 1
+    assert [h.url for h in report.hits] == ["https://x.cn/ok"]
+
+
 class Recorder:
     """A channel that remembers what it was asked to post (or fails on demand)."""
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.urls import canonical
+from bot.urls import canonical, web_url
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,22 @@ def test_urls_same_article_same_key(a, b):
 )
 def test_urls_different_articles_differ(a, b):
     assert canonical(a) != canonical(b)
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("/a/1.html", "https://x.cn/a/1.html"),
+        ("http://example.com:99999/x", ""),
+        ("http://[bad/x", ""),
+        ("javascript:void(0)", ""),
+        ("mailto:a@x.cn", ""),
+        ("", ""),
+    ],
+)
+def test_urls_web_url_keeps_only_good_http_links(link, expected):
+    assert web_url(link, "https://x.cn/list/") == expected
+
+
+def test_urls_canonical_of_a_bad_port_is_its_text():
+    assert canonical("http://example.com:99999/x") == "http://example.com:99999/x"

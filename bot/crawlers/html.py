@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from cssselect import SelectorError
@@ -32,6 +32,7 @@ from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
 from bot.crawlers.rss import html_to_text
 from bot.dates import parse_date
 from bot.http import FetchError
+from bot.urls import web_url
 
 logger = logging.getLogger(__name__)
 
@@ -216,14 +217,7 @@ def parse_count(value: object) -> int | None:
 
 def absolute_url(link: str, base: str) -> str:
     """`link` made absolute against `base`; "" unless it is an http(s) URL."""
-    link = link.strip()
-    if not link:
-        return ""
-    absolute = urljoin(base, link)
-    parts = urlsplit(absolute)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return absolute
-    return ""
+    return web_url(link, base)
 
 
 def _select(node: Selector, expr: str) -> SelectorList[Selector]:

@@ -17,7 +17,6 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -28,10 +27,12 @@ from bot.config import Source
 from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
 from bot.dates import parse_date
 from bot.http import FetchError
+from bot.urls import web_url
 
 logger = logging.getLogger(__name__)
 
 NOT_A_FEED = "不是有效的 RSS/Atom 订阅源"
+BROKEN_FEED = "订阅源格式有误或内容不完整，没有读出任何条目"
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SKIPPED_TAGS = {"script", "style", "template", "noscript"}
@@ -132,6 +133,9 @@ def parse_feed(
                 source=source,
             )
         )
+    if parsed.get("bozo") and not items:
+        # A feed cut off mid-item parses to nothing: a failure, not a quiet source.
+        raise FeedError(f"{BROKEN_FEED}（{parsed.get('bozo_exception')}）")
     return items
 
 
@@ -183,9 +187,8 @@ def _link(entry: dict[str, Any], base: str) -> str:
     for candidate in (entry.get("link"), entry.get("id")):
         if not candidate:
             continue
-        absolute = urljoin(base, candidate.strip())
-        parts = urlsplit(absolute)
-        if parts.scheme in ("http", "https") and parts.netloc:
+        absolute = web_url(candidate, base)
+        if absolute:
             return absolute
     return ""
 
