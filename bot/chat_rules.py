@@ -22,7 +22,7 @@ from bot.config import LEVELS
 from bot.errors import UserError
 from bot.models import ArchivedItem, ChangeRecord
 from bot.roles import Person, Role
-from bot.rules import compile_expr
+from bot.rules import RuleSyntaxError, compile_expr
 
 if TYPE_CHECKING:
     from bot.config import Section, Settings
@@ -43,6 +43,15 @@ class Trial:
     days: int
     considered: int
     matched: tuple[ArchivedItem, ...]  # newest first
+
+
+def _compile_named(name: str, expr: str) -> None:
+    """Compile `expr` for rule `name`; a syntax error names the rule."""
+    try:
+        compile_expr(expr)
+    except RuleSyntaxError as exc:
+        exc.params["rule"] = name
+        raise
 
 
 def find_section(settings: Settings, word: str) -> Section | None:
@@ -86,7 +95,7 @@ class ChatRules:
         self._check_name(name)
         section = self._section_for(who, section_word)
         self._check_may_manage(who, section.id, name)
-        compile_expr(expr)
+        _compile_named(name, expr)
         rule = {
             "name": name,
             "expr": expr,
@@ -113,7 +122,7 @@ class ChatRules:
         old = self._chat_rule(name)
         self._check_may_manage(who, old["section"], name)
         if expr:
-            compile_expr(expr)
+            _compile_named(name, expr)
         new = {
             **old,
             "expr": expr or old["expr"],

@@ -1,9 +1,9 @@
 """Risk score (0-100) and level for a hit, with the reasons that produced them.
 
 Factors: sensitive and negative words (softened by a negation just before them,
-amplified by a degree word), engagement counts, how many places carry the story,
-and the source's weight. The word lists are plain text files in `lexicon/` that a
-bureau edits. The rule's configured level is a floor: the score can raise a hit's
+amplified by a degree word), engagement counts, how many places carry the story
+and how fast new copies arrive (`GROWTH_HOURS`), and the source's weight. The
+word lists are plain text files in `lexicon/` that a bureau edits. The rule's configured level is a floor: the score can raise a hit's
 level, never lower it. Tokenising is left to the caller (`bot.matching.tokenize`).
 """
 
@@ -26,6 +26,9 @@ _CAP_SENSITIVE = 45
 _CAP_NEGATIVE = 20
 _CAP_ENGAGEMENT = 15
 _CAP_COPIES = 15
+_CAP_GROWTH = 10
+GROWTH_HOURS = 6  # copies found within this many hours count as fast spread
+_GROWTH_FROM = 3  # fewer recent copies than this is ordinary reposting
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,14 @@ def assess(
     comments: int | None = None,
     likes: int | None = None,
     copies: int = 0,
+    recent_copies: int = 0,
 ) -> Assessment:
-    """Score one hit's text (as tokens) and context; explain every factor."""
+    """Score one hit's text (as tokens) and context; explain every factor.
+
+    `copies` counts every other place carrying the story; `recent_copies` those
+    found in the last `GROWTH_HOURS` hours, so a story spreading now scores
+    higher than one that collected the same copies over a week.
+    """
     reasons: list[str] = []
     sensitive = _word_points(tokens, lexicon.sensitive, lexicon, _CAP_SENSITIVE)
     negative = _word_points(tokens, lexicon.negative, lexicon, _CAP_NEGATIVE)
@@ -93,6 +102,12 @@ def assess(
         bonus = min(_CAP_COPIES, 5 * math.log2(1 + copies))
         total += bonus
         reasons.append(f"另有 {copies} 处转载（{bonus:+.0f}）")
+    if recent_copies >= _GROWTH_FROM:
+        bonus = min(_CAP_GROWTH, 2 * recent_copies)
+        total += bonus
+        reasons.append(
+            f"扩散快：近 {GROWTH_HOURS} 小时新增 {recent_copies} 处转载（{bonus:+.0f}）"
+        )
     if source_weight != 1.0:
         total *= source_weight
         reasons.append(f"来源权重 ×{source_weight:g}")

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import health
@@ -28,7 +28,7 @@ from bot.crawlers.base import CrawlContext
 from bot.errors import BotError
 from bot.matching import RuleSet, tokenize
 from bot.models import ArchivedItem, Hit, HitCopy
-from bot.risk import LEXICON_DIR, Lexicon, assess
+from bot.risk import GROWTH_HOURS, LEXICON_DIR, Lexicon, assess
 from bot.rules import Match, Matcher, compile_expr
 from bot.similar import ClusterIndex, simhash
 from bot.urls import canonical
@@ -316,6 +316,9 @@ class Scanner:
         """Record `item` as another copy of `hit` and rescore it."""
         copy = HitCopy(source=source.name, url=item.url, title=item.title, at=now)
         count = hit.copy_count + 1
+        copies = (*hit.copies, copy)[-MAX_COPIES_KEPT:]
+        since = now - timedelta(hours=GROWTH_HOURS)
+        recent = sum(1 for c in copies if c.at >= since)
         rule = self._rules.get(hit.rule)
         verdict = assess(
             tokenize(f"{hit.title}\n{hit.summary}", self._extra_words),
@@ -326,10 +329,11 @@ class Scanner:
             comments=hit.comments,
             likes=hit.likes,
             copies=count,
+            recent_copies=recent,
         )
         grown = replace(
             hit,
-            copies=(*hit.copies, copy)[-MAX_COPIES_KEPT:],
+            copies=copies,
             copy_count=count,
             score=verdict.score,
             level=verdict.level,

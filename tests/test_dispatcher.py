@@ -7,6 +7,7 @@ from bot import config
 from bot.app import App
 from bot.dispatcher import Command
 from bot.events import Inbound, Reply
+from bot.models import Hit
 from bot.roles import Role
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -104,6 +105,26 @@ async def test_dispatcher_hits_empty_and_bad_period(app):
     assert "今日没有命中信息" in empty
     assert "不认识的时间范围“昨天”" in bad
     assert "命中 [今日|本周|近7天]" in bad
+
+
+async def test_dispatcher_hits_list_shows_why_each_hit_scored(app):
+    app.store.hits.add(
+        Hit(
+            title="某地税务局乱收费引发投诉",
+            url="https://news.example.cn/1.html",
+            source="要闻",
+            section="szk",
+            rule="发票投诉",
+            level="较大",
+            found_at=datetime(2026, 12, 3, 8, 0, tzinfo=TZ),
+            score=42,
+            reasons=("敏感词：乱收费、投诉（+28）", "另有 2 处转载（+8）"),
+        )
+    )
+
+    text = await say(app, "zhangsan", "命中 今日")
+
+    assert "判断依据：敏感词：乱收费、投诉（+28）；另有 2 处转载（+8）" in text
 
 
 def test_dispatcher_every_command_is_documented(app):

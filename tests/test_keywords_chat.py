@@ -95,7 +95,7 @@ async def test_add_rule_monitor_refused_naming_who_may(app):
 async def test_add_rule_syntax_error_points_at_position(app):
     reply = await say(app, "admin", "添加关键词 坏规则 个税 (退税 | 退费 科室=nfk")
 
-    assert "关键词表达式有误：个税 (退税 | 退费" in reply
+    assert "规则“坏规则”的关键词表达式有误：个税 (退税 | 退费" in reply
     assert "\n   ^\n" in reply
     assert "第 4 个字符处：括号没有闭合" in reply
     assert app.store.rules.all() == [] and app.store.changes.recent() == []

@@ -42,6 +42,7 @@ def test_notify_digest_per_section_and_urgent_alone(write_config):
     assert "新命中 2 条 · 税政管理科" in digest
     assert "H2612-1" in digest and "H2612-2" in digest and "H2612-3" not in digest
     assert "新命中 1 条 · 纳税服务科" in other
+    assert "判断依据：敏感词：乱收费、投诉（+28）" in digest
 
 
 def test_notify_highlights_matched_words_and_links(write_config):

@@ -54,6 +54,17 @@ def test_risk_engagement_copies_and_weight_add_up_to_major():
     assert "来源权重 ×1.5" in verdict.reasons
 
 
+def test_risk_fast_spread_scores_above_slow_spread():
+    tokens = ["纳税人", "投诉", "退税"]
+
+    slow = assess(tokens, LEXICON, copies=5, recent_copies=1)
+    fast = assess(tokens, LEXICON, copies=5, recent_copies=5)
+
+    assert fast.score == slow.score + 10
+    assert "扩散快：近 6 小时新增 5 处转载（+10）" in fast.reasons
+    assert not any(r.startswith("扩散快") for r in slow.reasons)
+
+
 def test_risk_rule_level_is_a_floor():
     verdict = assess(["发布", "通知"], LEXICON, rule_level="重大")
 
