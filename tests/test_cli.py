@@ -33,7 +33,8 @@ def test_cli_help_is_chinese(tmp_path, command):
     result = bot(*([command] if command else []), "--help", cwd=tmp_path)
 
     assert result.returncode == 0
-    assert result.stdout.startswith("用法：")
+    assert result.stdout.startswith("用法：python -m bot")
+    assert "用法：用法：" not in result.stdout
     assert "显示本帮助并退出" in result.stdout
     assert "usage:" not in result.stdout and "options:" not in result.stdout
 

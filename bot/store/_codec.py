@@ -64,6 +64,17 @@ def _spec(cls: type) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _records_of(cls: type, name: str) -> type:
+    """The dataclass held by field `name` of `cls` (a ``tuple[X, ...]``).
+
+    Cached: resolving annotations costs far more than reading a record.
+    """
+    record = _record_type(typing.get_type_hints(cls)[name])
+    assert record is not None
+    return record
+
+
 def _record_type(hint: Any) -> type | None:
     """The dataclass X when `hint` is ``tuple[X, ...]``, else None."""
     if typing.get_origin(hint) is not tuple:
@@ -99,8 +110,7 @@ def from_doc(cls: type[T], doc: dict[str, Any], tz: tzinfo, **extra: Any) -> T:
         if kind == _TIME or (kind == _MAYBE_TIME and value is not None):
             value = time_in(value, tz)
         elif kind == _RECORDS:
-            record = _record_type(typing.get_type_hints(cls)[name])
-            assert record is not None
+            record = _records_of(cls, name)
             value = tuple(from_doc(record, item, tz) for item in value)
         elif kind == _TUPLE:
             value = tuple(value)
