@@ -27,7 +27,10 @@ _TRANSLATIONS = [
 
 class ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
-        super().add_usage(usage, actions, groups, prefix or "用法：")
+        # argparse passes prefix="" when it builds a subcommand's name: keep it.
+        super().add_usage(
+            usage, actions, groups, "用法：" if prefix is None else prefix
+        )
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
