@@ -281,6 +281,33 @@ def _check_unique(
         seen.add(name)
 
 
+_TOML_WHERE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
+_TOML_WHAT = (
+    ("Illegal character '\\n'", "字符串没有闭合：缺少结尾的英文双引号"),
+    ("Illegal character", "有不能出现在这里的字符"),
+    ("Invalid value", '值的写法有误：文字要加英文双引号，如 "税政管理科"'),
+    ("Expected '=' after a key", "缺少“=”：每项应写成 键 = 值"),
+    ("Expected ']' at the end of a table", "表名缺少结尾的“]”"),
+    ("Unclosed array", "列表缺少结尾的“]”"),
+    ("Cannot overwrite a value", "同一项写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Expected newline or end of document", "一行只能写一项：值后面多了内容"),
+)
+
+
+def toml_problem(message: str) -> str:
+    """tomllib's English error as a Chinese sentence naming the line and column."""
+    where = _TOML_WHERE.search(message)
+    what = message[: where.start()] if where else message
+    said = next((zh for en, zh in _TOML_WHAT if what.startswith(en)), "")
+    if where and where.group(1):
+        place = f"第 {where.group(1)} 行第 {where.group(2)} 列"
+    else:
+        place = "文件末尾" if where else ""
+    detail = f"{said}（{what}）" if said else what
+    return f"TOML 语法错误：{place}{'，' if place else ''}{detail}"
+
+
 def load(path: Path, env: dict[str, str] | os._Environ[str] | None = None) -> Settings:
     """Read, validate and freeze the settings in `path`, secrets from `env`."""
     try:
@@ -294,7 +321,7 @@ def load(path: Path, env: dict[str, str] | os._Environ[str] | None = None) -> Se
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"TOML 语法错误：{exc}") from None
+        raise ConfigError(path, "", toml_problem(str(exc))) from None
 
     settings: Settings = build(Settings, raw, "", path)
     object.__setattr__(settings, "path", path)

@@ -46,6 +46,12 @@ def test_config_is_frozen(write_config):
 BAD_CONFIGS = [
     pytest.param('[bot\nname = "x"', "", "TOML 语法错误", id="syntax-error"),
     pytest.param(
+        "[server]\nhost = 本机\n", "", "行第 8 列，值的写法有误", id="syntax-unquoted"
+    ),
+    pytest.param(
+        '[server]\nhost = "本机\n', "", "字符串没有闭合", id="syntax-unclosed-string"
+    ),
+    pytest.param(
         "[server]\nprot = 80\n", "server.prot", "是不是想写 port", id="unknown-key"
     ),
     pytest.param('[server]\nport = "80"\n', "server.port", "应为整数", id="wrong-type"),
