@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -503,6 +504,7 @@ def test_store_second_open_in_same_process_is_refused(tmp_path: Path) -> None:
     Store.open(tmp_path, TZ).close()
 
     assert f"进程号 {os.getpid()}" in str(caught.value)
+    assert re.search(r"，\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 起占用", str(caught.value))
 
 
 def test_store_second_open_from_another_process_names_the_owner(

@@ -58,6 +58,7 @@ class DirLock:
 def _describe_owner(raw: bytes) -> str:
     try:
         info = json.loads(raw)
-        return f"进程号 {int(info['pid'])}，{info['since']} 起占用"
+        since = datetime.fromisoformat(info["since"]).strftime("%Y-%m-%d %H:%M:%S")
+        return f"进程号 {int(info['pid'])}，{since} 起占用"
     except (ValueError, KeyError, TypeError):
         return "进程号未知"
