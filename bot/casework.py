@@ -151,7 +151,7 @@ class Casework:
     ) -> Hit:
         """忽略 or 误报: close a hit without a ticket, keeping who and why."""
         hit = self.hit(hit_id)
-        if not (tickets.may_register(who, hit.section) or hit.section in who.head_of):
+        if not tickets.may_register(who, hit.section):
             raise TicketRefused(
                 "tickets/refused_register.j2",
                 hit=hit,
@@ -191,7 +191,7 @@ class Casework:
         except TicketRefused as refused:
             if "actor" in refused.params:  # name the people who may act
                 actor = str(refused.params["actor"])
-                refused.params["people"] = self.notices.people(ticket, actor)
+                refused.params["people"] = self.notices.deciders(ticket, actor)
             raise
         try:
             self.store.tickets.save(changed, expected_revision=ticket.revision)
@@ -217,7 +217,9 @@ class Casework:
         for ticket in self.store.tickets.recent(now.date()):
             if ticket.state not in tickets.OPEN:
                 continue
-            chase = deadlines.next_chase(ticket, self.settings.tickets, self.calendar)
+            chase = deadlines.next_chase(
+                ticket, self.settings.tickets, self.calendar, now
+            )
             if chase is None or chase.at > now:
                 continue
             event = self.notices.reminder_event(ticket, chase, now)

@@ -2,7 +2,8 @@
 
 Chat users type on phones: full-width spaces and colons, an @mention of the bot in
 front, stray spaces. `parse` absorbs all of that so handlers see ``("批示", "12 同意")``
-for ``@舆情助手　批示：12 同意``.
+for ``@舆情助手　批示：12 同意``. `split_ref` takes the ticket or hit id off the
+front of the arguments, so ``12：同意`` reads like ``12 同意``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 _MENTION = re.compile(r"^(?:@\S+\s+)+")
 _SPACES = re.compile(r"[\s\u3000]+")
 _COLONS = ("：", ":")
+_REF_END = re.compile(r"[ ：:]")
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,16 @@ def parse(text: str) -> ParsedLine:
 def split_args(args: str) -> list[str]:
     """The argument text as whitespace-separated words."""
     return args.split()
+
+
+def split_ref(args: str) -> tuple[str, str]:
+    """``"12：同意"`` → ``("12", "同意")``: the leading ticket or hit id and the rest.
+
+    The id ends at a space or a colon (full- or half-width); ids never contain
+    one. Only for commands whose first argument is an id: a URL has colons.
+    """
+    args = args.strip()
+    end = _REF_END.search(args)
+    if end is None:
+        return args, ""
+    return args[: end.start()], args[end.end() :].lstrip("：: ").strip()

@@ -9,6 +9,12 @@ the deadline, 1 at the deadline, and 2, 3, ... every `escalate_every` after it, 
 going one level further up the chain (head, then office, then leaders; the last
 level repeats) until someone acts. Reminders that would fall in quiet hours, or on
 a day off for a working-day level, wait for the morning, except for 特别重大.
+
+A held reminder goes out once when the hold ends; the times the later steps
+would have had meanwhile are dropped, not replayed: an escalation comes no sooner
+than `escalate_every` after the reminder before it, so each level gets its full
+interval to act. An early reminder that could only go out at or after the deadline
+is skipped for the deadline's own.
 """
 
 from __future__ import annotations
@@ -79,27 +85,51 @@ def due_for(
 
 
 def next_chase(
-    ticket: Ticket, settings: TicketSettings, calendar: WorkCalendar
+    ticket: Ticket,
+    settings: TicketSettings,
+    calendar: WorkCalendar,
+    now: datetime | None = None,
 ) -> Chase | None:
-    """The reminder `ticket` is owed next (its time may be in the future)."""
+    """The reminder `ticket` is owed next (its time may be in the future).
+
+    With `now`, an early reminder whose moment has passed along with the deadline
+    (the bot was down) gives way to the deadline's reminder.
+    """
     who = tickets.responsible(ticket)
     if ticket.due is None or ticket.state not in tickets.OPEN or not who:
         return None
     stage = ticket.reminders
-    entered = entered_at(ticket)
     before = ticket.due - parse_duration(settings.remind_before)
-    if stage == 0 and before <= entered:
-        stage = 1  # too short a deadline for an early reminder
+    if stage == 0 and (
+        before <= entered_at(ticket)  # too short a deadline for an early reminder
+        or hold(before, ticket.level, settings, calendar) >= ticket.due
+        or (now is not None and now >= ticket.due)
+    ):
+        stage = 1
+    every = parse_duration(settings.escalate_every)
     if stage == 0:
         at, kind = before, "提醒"
     elif stage == 1:
         at, kind = ticket.due, "到期"
     else:
-        at = ticket.due + (stage - 1) * parse_duration(settings.escalate_every)
+        at = ticket.due + (stage - 1) * every
+        last = last_reminder_at(ticket)
+        if last is not None:  # a held reminder went out late: keep the rhythm
+            at = max(at, last + every)
         kind = "超期"
     chain = CHAINS[who]
     audience = chain[min(max(stage - 1, 0), len(chain) - 1)]
     return Chase(stage, hold(at, ticket.level, settings, calendar), audience, kind)
+
+
+def last_reminder_at(ticket: Ticket) -> datetime | None:
+    """When the last reminder in the current state went out (None: none yet)."""
+    for event in reversed(ticket.history):
+        if event.action == REMINDER:
+            return event.at
+        if event.action != "上报":
+            return None  # the state's entry: its reminders start afresh
+    return None
 
 
 def entered_at(ticket: Ticket) -> datetime:

@@ -173,10 +173,12 @@ class Dispatcher:
                 word=line.word, suggestion=self.suggest(line.word, who)
             )
         if not command.allows(who):
+            doc = self.docs.get(command.name)
             raise PermissionDeniedError(
                 command=command.name,
                 needed=sorted(r.value for r in command.roles or ()),
                 have=sorted(r.value for r in who.roles),
+                usage=doc.usage if doc else "",
             )
         ctx = Context(
             self.settings,

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from bot import cards, notify
 from bot.deadlines import REMINDER, Chase
 from bot.models import OutboxMessage, Ticket, TicketEvent
-from bot.tickets import responsible
+from bot.roles import person
+from bot.tickets import RESUBMITTERS, responsible
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -74,16 +75,20 @@ class Notices:
         """The heads' notice as an approval card (buttons where the chat has them).
 
         Only AI-bot group chats carry buttons; for other chats the app, when set
-        up, sends the heads one private card as well (one message: its task_id
-        may be used once).
+        up, sends the heads one private card as well. A card's task_id may be
+        used once (a second send fails with 42014), so a section chat that is
+        itself ``app:`` members gets the heads added to it instead.
         """
         card = cards.approval_card(ticket, self.settings.section_name(ticket.section))
         body: dict[str, object] = {"text": text, "template_card": card}
-        out = [replace(message, kind="card", body=body)]
-        heads = "|".join(self.people(ticket, "head"))
+        out = replace(message, kind="card", body=body)
+        heads = self.people(ticket, "head")
+        if message.channel == "app":
+            members = [m for m in message.chat.split("|") if m]
+            return [replace(out, chat="|".join(dict.fromkeys(members + heads)))]
         if message.channel != "aibot" and self.settings.has_wecom_app and heads:
-            out.append(replace(out[0], channel="app", chat=heads))
-        return out
+            return [out, replace(out, channel="app", chat="|".join(heads))]
+        return [out]
 
     def reminder(
         self, ticket: Ticket, chase: Chase, now: datetime
@@ -125,12 +130,35 @@ class Notices:
             section = self.settings.section(ticket.section)
             return list(section.heads) if section else []
         if audience == "author":
-            return [ticket.created_by]
+            if self._may_resubmit(ticket.created_by):
+                return [ticket.created_by]
+            # A head registered it: the section's monitors take it up again.
+            section = self.settings.section(ticket.section)
+            return list(section.monitors) if section else []
         if audience == "office":
             return list(self.settings.office.members)
         if audience == "leaders":
             return list(self.settings.leaders.members)
         return []
+
+    def deciders(self, ticket: Ticket, actor: str) -> list[str]:
+        """Everyone who may take a step that needs `actor` (named in refusals).
+
+        For ``author`` steps (重新提交) that is the registrant, the section's
+        monitors and the office, as `bot.tickets.may` allows.
+        """
+        if actor != "author":
+            return self.people(ticket, actor)
+        section = self.settings.section(ticket.section)
+        names = [
+            *([ticket.created_by] if self._may_resubmit(ticket.created_by) else []),
+            *(section.monitors if section else ()),
+            *self.settings.office.members,
+        ]
+        return list(dict.fromkeys(names))
+
+    def _may_resubmit(self, userid: str) -> bool:
+        return person(self.settings, userid).has_any(RESUBMITTERS)
 
     def _section_chat(self, ticket: Ticket) -> ChatAddress:
         section = self.settings.section(ticket.section)

@@ -38,8 +38,8 @@ class TicketRefused(UserError):
 class Action:
     """One workflow step as users type it.
 
-    `actor`: ``head`` (of the ticket's section), ``office`` or ``author`` (the
-    monitor who registered it, or another monitor of its section); `comment`:
+    `actor`: ``head`` (of the ticket's section), ``office`` or ``author`` (who
+    registered it, a monitor of its section, or the office); `comment`:
     ``required``, ``optional`` or ``none``; `target`: the new state (None: the
     state stays, e.g. 上报).
     """
@@ -101,6 +101,9 @@ ACTIONS = {
         Action("归档", (DONE,), ARCHIVED, "office", "none", "归档 <处理单编号>"),
     )
 }
+
+# The roles that may resubmit (重新提交) a returned ticket; a head instructs instead.
+RESUBMITTERS = frozenset({Role.MONITOR, Role.OFFICE})
 
 # Gives the deadline of a ticket that has just entered its state (None: no deadline).
 DueFn = Callable[[Ticket, datetime], datetime | None]
@@ -222,8 +225,11 @@ def new_ticket(
 
 
 def may_register(who: Person, section: str) -> bool:
-    """Monitors of `section` and the office may register its hits."""
-    return who.monitor_of == section or who.has(Role.OFFICE)
+    """Monitors and heads of `section` and the office may register its hits.
+
+    The same people may dismiss them (忽略, 误报).
+    """
+    return who.monitor_of == section or section in who.head_of or who.has(Role.OFFICE)
 
 
 def waiting_for(ticket: Ticket, who: Person) -> bool:
@@ -231,9 +237,9 @@ def waiting_for(ticket: Ticket, who: Person) -> bool:
     if ticket.state == PENDING:
         return ticket.section in who.head_of
     if ticket.state == RETURNED:
-        return ticket.created_by == who.userid or (
-            not who.has(Role.OFFICE) and who.monitor_of == ticket.section
-        )
+        if ticket.created_by == who.userid and who.has_any(RESUBMITTERS):
+            return True
+        return not who.has(Role.OFFICE) and who.monitor_of == ticket.section
     if ticket.state in (TO_HANDLE, HANDLING, DONE):
         return who.has(Role.OFFICE)
     return False

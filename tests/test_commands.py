@@ -1,6 +1,6 @@
 import pytest
 
-from bot.commands import parse
+from bot.commands import parse, split_ref
 
 
 @pytest.mark.parametrize(
@@ -21,3 +21,20 @@ def test_commands_parse_tolerates_phone_typing(text, word, args):
     line = parse(text)
 
     assert (line.word, line.args) == (word, args)
+
+
+@pytest.mark.parametrize(
+    ("args", "ref", "rest"),
+    [
+        pytest.param("1：同意", "1", "同意", id="full-width-colon"),
+        pytest.param("YQ-2026-0004：同意", "YQ-2026-0004", "同意", id="full-id"),
+        pytest.param("4:同意", "4", "同意", id="ascii-colon"),
+        pytest.param("4 ： 同意 转办", "4", "同意 转办", id="spaced-colon"),
+        pytest.param("12#3 同意", "12#3", "同意", id="card-revision"),
+        pytest.param("H2612-4：建议核实", "H2612-4", "建议核实", id="hit"),
+        pytest.param(" 12 ", "12", "", id="bare"),
+        pytest.param("", "", "", id="empty"),
+    ],
+)
+def test_commands_split_ref_ends_at_space_or_colon(args, ref, rest):
+    assert split_ref(args) == (ref, rest)

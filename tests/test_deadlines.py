@@ -90,6 +90,22 @@ def test_quiet_hours_hold_reminders_except_for_the_gravest():
     assert hold(at(12, 3, 12), "一般", RULES, CAL) == at(12, 3, 12)
 
 
+def test_early_reminder_held_past_deadline_is_skipped():
+    t = ticket("较大", "待批示", at(12, 3, 18), at(12, 3, 23, 30))  # 提醒 22:30
+
+    chase = next_chase(t, RULES, CAL)
+
+    assert (chase.stage, chase.kind, chase.at) == (1, "到期", at(12, 4, 7))
+
+
+def test_early_reminder_missed_with_deadline_gives_way():
+    t = ticket("一般", "待办理", at(12, 3, 9), at(12, 4, 17))  # the bot was down
+
+    chase = next_chase(t, RULES, CAL, now=at(12, 4, 17, 30))
+
+    assert (chase.stage, chase.kind, chase.at) == (1, "到期", at(12, 4, 17))
+
+
 def test_closed_tickets_are_not_chased():
     t = ticket("一般", "已办结", at(12, 3, 9), at(12, 4, 9))
     assert next_chase(t, RULES, CAL) is None
@@ -152,3 +168,96 @@ async def test_overdue_ticket_is_chased_up_the_chain_and_recorded(app):
     await app.dispatcher.handle(Inbound("zhaoliu", "批示 1 同意"))
     app.clock.now = at(12, 3, 23, 0)
     assert app.casework.chase(app.now()) == 0  # new state: 24 h to handle
+
+
+SOON = "提醒：已提醒科室负责人"
+DUE = "到期：已提醒科室负责人"
+OFFICE = "超期升级：已告知办公室"
+LEADERS = "超期升级：已告知领导小组"
+
+
+async def register_at(app, when: datetime, level: str) -> None:
+    hit = app.store.hits.add(
+        Hit(
+            title="网友称办税服务厅排长队",
+            url="http://127.0.0.1:9/gone",
+            source="论坛",
+            section="nfk",
+            rule="个税退税",
+            level=level,
+            found_at=when - timedelta(minutes=5),
+        )
+    )
+    app.clock.now = when
+    await app.dispatcher.handle(Inbound("wangwu", f"登记 {hit.id}"))
+    await app.casework.settle()
+
+
+def chase_every_minute(app, until: datetime) -> list[tuple[str, str]]:
+    """Run the reminder job each minute up to `until`; the reminders recorded."""
+    while app.clock.now < until:
+        app.clock.now += timedelta(minutes=1)
+        app.casework.chase(app.clock.now)
+    ticket = app.store.tickets.get("YQ-2026-0001")
+    return [
+        (f"{e.at:%m-%d %H:%M}", e.comment) for e in ticket.history if e.action == "催办"
+    ]
+
+
+async def test_chase_after_weekend_sends_held_step_once(app):
+    await register_at(app, at(12, 4, 17), "较大")  # Friday; 4 working hours
+
+    sent = chase_every_minute(app, at(12, 7, 12))
+
+    assert sent == [
+        ("12-04 20:00", SOON),
+        ("12-04 21:00", DUE),
+        ("12-07 07:00", OFFICE),  # due Fri 23:00: quiet hours, then the weekend
+        ("12-07 09:00", LEADERS),
+        ("12-07 11:00", LEADERS),
+    ]
+    chats = [m.chat for m in app.outbox.pending()[1:]]  # after the 登记 notice
+    assert chats == ["nfk-group"] * 2 + ["office-group"] * 3
+    assert "<@leader1>" in app.outbox.pending()[-1].body["text"]
+
+
+async def test_chase_after_quiet_hours_keeps_escalation_interval(app):
+    await register_at(app, at(12, 3, 21, 30), "重大")  # due 22:30, never paused
+
+    sent = chase_every_minute(app, at(12, 4, 12))
+
+    assert sent == [
+        ("12-04 07:00", DUE),
+        ("12-04 09:00", OFFICE),
+        ("12-04 11:00", LEADERS),
+    ]
+
+
+async def test_chase_held_over_national_day_holiday(app):
+    await register_at(app, at(9, 30, 17), "较大")  # 1-7 October are off
+
+    sent = chase_every_minute(app, at(10, 8, 12))
+
+    assert sent == [
+        ("09-30 20:00", SOON),
+        ("09-30 21:00", DUE),
+        ("10-08 07:00", OFFICE),
+        ("10-08 09:00", LEADERS),
+        ("10-08 11:00", LEADERS),
+    ]
+
+
+async def test_chase_held_to_makeup_saturday_then_sunday_off(app):
+    await register_at(app, at(10, 9, 18), "较大")  # Sat 10 Oct is a 调休 workday
+
+    sent = chase_every_minute(app, at(10, 12, 10))
+
+    saturday = [f"10-10 {h:02d}:00" for h in range(11, 22, 2)]
+    assert sent == [
+        ("10-09 21:00", SOON),
+        ("10-10 07:00", DUE),
+        ("10-10 09:00", OFFICE),
+        *[(t, LEADERS) for t in saturday],
+        ("10-12 07:00", LEADERS),  # Sunday 11 Oct is off
+        ("10-12 09:00", LEADERS),
+    ]

@@ -9,6 +9,7 @@ when one is set up; without it the reply says where the file lies on the server.
 from __future__ import annotations
 
 from bot import forms
+from bot.commands import split_ref
 from bot.config_wecom import ChatAddress
 from bot.dispatcher import Command, Context
 from bot.errors import UserError
@@ -37,7 +38,8 @@ def _destination(ctx: Context) -> ChatAddress | None:
 
 
 async def export(ctx: Context, args: str) -> Reply:
-    words = args.split()
+    ticket_id, rest = split_ref(args)
+    words = [w for w in (ticket_id, *rest.split()) if w]
     if not words or len(words) > 2 or (len(words) == 2 and words[1] != "全案"):
         raise UserError(
             "errors/bad_args.j2",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import deadlines
+from bot.commands import split_ref
 from bot.dispatcher import Command, Context
 from bot.errors import UserError
 from bot.events import Reply
@@ -26,9 +27,9 @@ def _row(ctx: Context, ticket: Ticket) -> dict[str, object]:
 
 
 async def show(ctx: Context, args: str) -> Reply:
-    ticket_id = args.strip().split(" ")[0] if args.strip() else ""
+    ticket_id, _ = split_ref(args)
     ticket = ctx.casework.ticket(ticket_id, ctx.now)
-    chase = deadlines.next_chase(ticket, ctx.settings.tickets, ctx.calendar)
+    chase = deadlines.next_chase(ticket, ctx.settings.tickets, ctx.calendar, ctx.now)
     return ctx.reply("tickets/detail.j2", **_row(ctx, ticket), chase=chase)
 
 
