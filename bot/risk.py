@@ -3,8 +3,9 @@
 Factors: sensitive and negative words (softened by a negation just before them,
 amplified by a degree word), engagement counts, how many places carry the story
 and how fast new copies arrive (`GROWTH_HOURS`), and the source's weight. The
-word lists are plain text files in `lexicon/` that a bureau edits. The rule's configured level is a floor: the score can raise a hit's
-level, never lower it. Tokenising is left to the caller (`bot.matching.tokenize`).
+word lists are plain text files in `lexicon/` that a bureau edits. The rule's
+configured level is a floor: the score can raise a hit's level, never lower it.
+Tokenising is left to the caller (`bot.matching.tokenize`).
 """
 
 from __future__ import annotations
