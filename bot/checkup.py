@@ -96,7 +96,15 @@ def _chat_problems(settings: Settings) -> list[str]:
     places.append(("办公室", settings.office.chat))
     for owner, text in places:
         address = settings.chat(text)
-        if address.channel == "aibot" and not settings.has_aibot:
+        if address.channel == "aibot" and settings.wecom.aibot.mode == "callback":
+            # Callback mode only answers @-mentions; nothing can push to the group.
+            problems.append(
+                f"{owner}的群 {text} 走智能机器人，但智能机器人是回调模式"
+                '（[wecom.aibot] mode = "callback"），回调模式只能回复 @ 它的消息，'
+                f"不能主动推送到群里：请为{owner}改用群机器人（webhook:名称）"
+                '或自建应用群聊（appchat:群ID），或把 mode 改为 "ws"（长连接）'
+            )
+        elif address.channel == "aibot" and not settings.has_aibot:
             problems.append(
                 f"{owner}的群 {text} 走智能机器人，但未配置 bot_id 及其机密"
             )

@@ -20,7 +20,15 @@ Rules of a round:
   and logged as an ERROR;
 - a configuration problem (secret, trusted IP, robot key, missing channel) keeps
   the chat's messages queued, re-checked every 5 minutes, logs one ERROR and queues
-  one Chinese alert to the admins through another channel, per (channel, error).
+  one Chinese alert to the admins, per (channel, error). The alert goes to the
+  admins through the app when the app works, else to the first working chat of
+  `alert_chats` (the office chat first, on whatever channel serves it), else to the
+  console; never through the channel (or, for one chat's problem, the chat) that
+  just failed;
+- WeCom silently drops app messages beyond 30 a minute and 1000 an hour to one
+  member (https://developer.work.weixin.qq.com/document/path/90236), so for the
+  ``app`` channel those windows are kept per member of ``"u1|u2"``, not per chat.
+  The windows live in memory: right after a restart they start empty.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.channels.app import APP_MEMBER_RATES
 from bot.channels.base import Channel, SendError
 from bot.models import OutboxMessage
+from bot.render import Renderer
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -44,6 +54,7 @@ logger = logging.getLogger(__name__)
 # not known yet (`limits` overrides; `deliver` learns each channel's `text_limit`).
 DEFAULT_LIMITS: dict[str, int] = {
     "aibot": 20480,
+    "aibot_reply": 20480,
     "app": 2048,
     "appchat": 2048,
     "webhook": 4096,
@@ -64,6 +75,8 @@ CONCURRENCY = 8
 # server's IP), as opposed to one chat's recipients or one robot's key.
 _CLIENT_WIDE = frozenset({40001, 40013, 40091, 40056, 301002, 48002, 50003, 60020})
 _APP_FAMILY = frozenset({"app", "appchat"})
+# Channels whose `rate` WeCom counts per member, with every window it keeps.
+_MEMBER_RATES: dict[str, tuple[tuple[int, float], ...]] = {"app": APP_MEMBER_RATES}
 
 ChatKey = tuple[str, str]
 
@@ -114,8 +127,10 @@ class Outbox:
     """Queue and deliver outbound messages.
 
     `limits`: most UTF-8 bytes per message by channel name (defaults to WeCom's);
-    `admins`: user ids alerted (through the ``app`` channel, else the console) when
-    a channel has a configuration problem; `rng` (0..1) jitters the backoff.
+    `admins`: user ids alerted through the ``app`` channel when a channel has a
+    configuration problem; `alert_chats`: (channel, chat) pairs tried in order when
+    the app cannot carry the alert (the office chat first), before the console;
+    `rng` (0..1) jitters the backoff.
     """
 
     def __init__(
@@ -125,6 +140,7 @@ class Outbox:
         *,
         limits: Mapping[str, int] | None = None,
         admins: Sequence[str] = (),
+        alert_chats: Sequence[ChatKey] = (),
         rng: Callable[[], float] = random.random,
         tick: float = TICK_S,
         concurrency: int = CONCURRENCY,
@@ -133,6 +149,8 @@ class Outbox:
         self._clock = clock
         self._limits = {**DEFAULT_LIMITS, **(limits or {})}
         self._admins = tuple(admins)
+        self._alert_chats = tuple(alert_chats)
+        self._renderer = Renderer()
         self._rng = rng
         self._tick = tick
         self._concurrency = concurrency
@@ -283,18 +301,32 @@ class Outbox:
     def _window_open(
         self, key: ChatKey, rate: tuple[int, float] | None, now: datetime
     ) -> bool:
-        """Whether one more message fits the chat's window (and count it if so)."""
-        if rate is None:
+        """Whether one more message fits the chat's windows (and count it if so)."""
+        member_rates = _MEMBER_RATES.get(key[0])
+        if member_rates is not None:
+            members = {m.strip().lower() for m in key[1].split("|") if m.strip()}
+            windows = [
+                (self._window((key[0], f"{member}/{seconds:g}"), now, seconds), most)
+                for member in sorted(members)
+                for most, seconds in member_rates
+            ]
+        elif rate is not None:
+            windows = [(self._window(key, now, rate[1]), rate[0])]
+        else:
             return True
-        most, seconds = rate
+        # All or nothing: a message counts for every member only when all have room.
+        if any(len(window) >= most for window, most in windows):
+            return False
+        for window, _most in windows:
+            window.append(now)
+        return True
+
+    def _window(self, key: ChatKey, now: datetime, seconds: float) -> deque[datetime]:
         window = self._windows.setdefault(key, deque())
         start = now - timedelta(seconds=seconds)
         while window and window[0] <= start:
             window.popleft()
-        if len(window) >= most:
-            return False
-        window.append(now)
-        return True
+        return window
 
     def _failed(
         self,
@@ -310,7 +342,7 @@ class Outbox:
             self._store.outbox.mark_failed(message.id, error.reason)
             if error.code in _CLIENT_WIDE:
                 self._broken.add(message.channel)
-            self._config_problem(message.channel, error.code, error.reason, channels)
+            self._config_problem(key, error.code, error.reason, channels)
             return False
         if error.retryable:
             delay = self._backoff(message.attempts, error.retry_after)
@@ -345,11 +377,12 @@ class Outbox:
 
     def _config_problem(
         self,
-        channel: str,
+        key: ChatKey,
         code: int | None,
         reason: str,
         channels: Mapping[str, Channel],
     ) -> None:
+        channel = key[0]
         # One alert for the app's token or IP, whether app or appchat hit it.
         family = "app" if channel in _APP_FAMILY and code in _CLIENT_WIDE else channel
         mark = (family, code if code is not None else reason)
@@ -363,9 +396,7 @@ class Outbox:
             code,
             reason,
         )
-        self._alert(
-            channel, code, f"企业微信通道 {channel} 无法发送：{reason}", channels
-        )
+        self._alert(key, code, channel, reason, channels)
 
     def _missing_channel(self, name: str, channels: Mapping[str, Channel]) -> None:
         mark = (name, "missing")
@@ -373,31 +404,32 @@ class Outbox:
             return
         self._reported.add(mark)
         logger.error("outbox channel not available, messages kept channel=%s", name)
-        self._alert(
-            name,
-            None,
-            f"有消息要经通道 {name} 发送，但该通道没有启用"
-            "（例如没有设置群机器人密钥或应用 Secret）",
-            channels,
-        )
+        self._alert((name, ""), None, name, None, channels)
 
     def _alert(
         self,
-        channel: str,
+        failed: ChatKey,
         code: int | None,
-        problem: str,
+        channel: str,
+        reason: str | None,
         channels: Mapping[str, Channel],
     ) -> None:
-        """Queue one alert for the admins through a channel other than `channel`."""
-        route = self._alert_route(channel, code, channels)
+        """Queue one alert for the admins, not through what failed.
+
+        `reason` None: the channel is not set up at all (so a restart is needed
+        once it is configured); else WeCom's refusal, re-checked every 5 minutes.
+        """
+        route = self._alert_route(failed, code, channels)
         if route is None:
             logger.error(
-                "outbox alert has no channel to go through channel=%s", channel
+                "outbox alert has no channel to go through channel=%s", failed[0]
             )
             return
-        text = (
-            f"【机器人告警】{problem}。\n"
-            "相关消息仍保留在待发队列中，问题解决并重启机器人后会自动补发。"
+        text = self._renderer.render(
+            "outbox_alert.j2",
+            channel=channel,
+            reason=reason,
+            recheck_min=round(CONFIG_RECHECK_S / 60),
         )
         self.enqueue(
             [
@@ -410,18 +442,35 @@ class Outbox:
                 )
             ]
         )
-        logger.info("outbox alert queued via=%s about=%s", route[0], channel)
+        logger.info("outbox alert queued via=%s about=%s", route[0], failed[0])
 
     def _alert_route(
-        self, channel: str, code: int | None, channels: Mapping[str, Channel]
-    ) -> tuple[str, str] | None:
-        avoid = {channel} | self._broken
+        self, failed: ChatKey, code: int | None, channels: Mapping[str, Channel]
+    ) -> ChatKey | None:
+        """The first chat that can carry an alert about `failed`, if any."""
+        channel = failed[0]
+        # A whole channel is out when it is missing or its credentials or IP are
+        # wrong; otherwise only the chat that failed (e.g. one robot's key).
+        avoid = set(self._broken)
+        if code is None or code in _CLIENT_WIDE or channel not in channels:
+            avoid.add(channel)
         if channel in _APP_FAMILY and code in _CLIENT_WIDE:
             avoid |= _APP_FAMILY
-        if self._admins and "app" in channels and "app" not in avoid:
-            return "app", "|".join(self._admins)
-        if "console" in channels and "console" not in avoid:
-            return "console", "管理员"
+        candidates: list[ChatKey] = []
+        if self._admins:
+            candidates.append(("app", "|".join(self._admins)))
+        candidates += self._alert_chats
+        candidates.append(("console", "管理员"))
+        now = self._clock()
+        for route in candidates:
+            parked = self._parked.get(route)
+            if (
+                route[0] in channels
+                and route[0] not in avoid
+                and route != failed
+                and (parked is None or parked <= now)
+            ):
+                return route
         return None
 
     async def _deliver_to_poster(self, poster: Poster) -> int:

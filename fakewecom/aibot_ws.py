@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from fakewecom.errors import ApiError
+from fakewecom.state import check_card
+
 if TYPE_CHECKING:
     from fakewecom.server import FakeWeCom
 
@@ -50,6 +53,7 @@ BAD_MSGTYPE = (40008, "invalid message type")
 BAD_PARAM = (40058, "invalid parameter")
 EMPTY = (44004, "empty content")
 TOO_LONG = (45002, "content exceeds limit")
+TASK_ID_USED = (42014, "taskid has existed or empty or exceed max len")
 
 # Which callback each reply command answers.
 _REPLY_TO = {
@@ -97,6 +101,8 @@ class FakeAiBotServer:
     card_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     # task_id -> the userids an update was limited to ([]: everyone in the chat)
     card_update_users: dict[str, list[str]] = field(default_factory=dict)
+    # every task_id pushed with aibot_send_msg (each may be pushed once)
+    task_ids: set[str] = field(default_factory=set)
     silent_cmds: set[str] = field(default_factory=set)
     subscriptions: int = 0
     kicks: int = 0
@@ -391,6 +397,16 @@ class FakeAiBotServer:
             card = body.get("template_card")
             if not isinstance(card, dict) or not card.get("card_type"):
                 return BAD_PARAM
+            # The REST fake's card rules (at most 6 buttons, task_id charset), and
+            # a task_id is taken once per bot, forever (D101032).
+            try:
+                task_id = check_card(card)
+            except ApiError as exc:
+                return exc.errcode, exc.detail or "invalid template_card"
+            if task_id is not None and task_id in self.task_ids:
+                return TASK_ID_USED
+            if task_id is not None:
+                self.task_ids.add(task_id)
             title = str((card.get("main_title") or {}).get("title", ""))
             self._show(Delivery(chat, "template_card", title, card), body)
             return OK

@@ -12,9 +12,9 @@ Extra routes (the AI bot long connection, ``GET /aibot/ws``) are added with
 `FakeWeCom.add_routes` before `start`; if a module ``fakewecom.aibot_ws`` exists,
 `start` calls its ``setup(fake)`` (or adds its ``routes`` table) first.
 
-Not imitated: departments and tags (every toparty/totag id is invalid),
-``enable_duplicate_check``, the daily per-app and per-corp quotas, base API
-frequency limits, 43012 (no callback URL) and the 86xxx daily group caps.
+Not imitated: departments and tags (every toparty/totag id is invalid), the
+daily per-app and per-corp quotas, base API frequency limits, 43012 (no
+callback URL) and the 86xxx daily group caps.
 """
 
 from __future__ import annotations
@@ -301,10 +301,15 @@ class FakeWeCom:
         """The next `times` calls wait `seconds` (or until `stop`) first."""
         self._faults.append(Fault(_api_name(api), "hang", times, seconds=seconds))
 
+    def clear_faults(self) -> None:
+        """Forget the programmed faults not used up yet (WeCom is well again)."""
+        self._faults.clear()
+
     def expire_tokens(self) -> None:
         self.state.expire_tokens()
 
     def block_ip(self, blocked: bool = True) -> None:
+        """The app's APIs answer 60020 (group robots do not check the IP)."""
         self._ip_blocked = blocked
 
     def down(self, is_down: bool = True, status: int | None = None) -> None:
@@ -372,7 +377,9 @@ class FakeWeCom:
             if self._down_status:
                 return web.Response(status=self._down_status, text="Bad Gateway")
             return _json(error_body(-1, ip))
-        if self._ip_blocked:
+        # The trusted-IP list (企业可信IP) belongs to the app: robots and
+        # response_url do not check it.
+        if self._ip_blocked and api not in _NO_TRUSTED_IP:
             return _json(error_body(60020, ip))
         hang = self._take_fault(api, "hang")
         if hang is not None and await self._hang(hang.seconds):
@@ -475,11 +482,19 @@ class FakeWeCom:
             raise ApiError(81013)
         if task_id is not None and (agent, task_id) in self.state.tasks:
             raise ApiError(42014, f"task_id {task_id} already used")
+        dedupe = self._duplicate_key(agent, users, msgtype, body)
+        earlier = self.state.recent_app_bodies.get(dedupe[0]) if dedupe else None
+        if dedupe and earlier and self.state.now() - earlier[0] < dedupe[1]:
+            self.state.duplicates.append(self._record(body, msgtype, "app", None))
+            return _ok(msgid=earlier[1])
 
         record = self._record(body, msgtype, "app", None)
         record["agentid"] = agent
         post = self.state.deliver_app(agent, record, users)
         answer = _ok(msgid=record["msgid"])
+        if dedupe:
+            sent_at = self.state.now()
+            self.state.recent_app_bodies[dedupe[0]] = (sent_at, record["msgid"])
         if invalid:
             answer["invaliduser"] = "|".join(invalid)
         if toparty:
@@ -498,6 +513,18 @@ class FakeWeCom:
             len(post.dropped_for),
         )
         return answer
+
+    def _duplicate_key(
+        self, agent: int, users: list[str], msgtype: str, body: dict[str, Any]
+    ) -> tuple[tuple[object, ...], float] | None:
+        """With ``enable_duplicate_check`` on: what makes a message the same (app,
+        members, type, content) and the interval to look back (D90236: default
+        1800 s, at most 4 h). WeCom answers such a repeat ok, delivering nothing."""
+        if not body.get("enable_duplicate_check"):
+            return None
+        content = json.dumps(body.get(msgtype), sort_keys=True, ensure_ascii=False)
+        interval = min(int(body.get("duplicate_check_interval") or 1800), 4 * 3600)
+        return (agent, tuple(sorted(users)), msgtype, content), float(interval)
 
     def _check_content(
         self, body: dict[str, Any], msgtype: str, scope: str, text_limit: int = 2048
@@ -761,6 +788,7 @@ class FakeWeCom:
 
 
 _BAD_JSON = object()
+_NO_TRUSTED_IP = frozenset({"webhook/send", "webhook/upload_media", "aibot/response"})
 
 
 def _parse_json(raw: bytes) -> Any:

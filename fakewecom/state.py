@@ -237,6 +237,10 @@ class WeComState:
         self.webhook_posts: dict[str, list[Message]] = defaultdict(list)
         self.requests: list[RecordedRequest] = []
         self._next_msgid = 1
+        # enable_duplicate_check: (agent, users, msgtype, content) -> (at, msgid),
+        # and the records WeCom took but did not deliver again.
+        self.recent_app_bodies: dict[tuple[object, ...], tuple[float, str]] = {}
+        self.duplicates: list[Message] = []
 
         # Silent caps on delivery (accepted with errcode 0, not shown to people).
         self.app_per_minute = SlidingWindow(60, 30)
@@ -468,13 +472,21 @@ def check_text(content: object, limit: int) -> None:
 
 
 def check_textcard(content: object) -> None:
+    """title <= 128 bytes, description <= 512 bytes, url, btntxt <= 4 chars."""
     card = content if isinstance(content, dict) else {}
-    if not card.get("title"):
+    title, description = card.get("title"), card.get("description")
+    if not title:
         raise ApiError(41016)
-    if not card.get("description"):
+    if not description:
         raise ApiError(41033)
     if not card.get("url"):
         raise ApiError(41010)
+    if len(str(title).encode("utf-8")) > 128:
+        raise ApiError(45002, "textcard.title more than 128 bytes")
+    if len(str(description).encode("utf-8")) > 512:
+        raise ApiError(45002, "textcard.description more than 512 bytes")
+    if len(str(card.get("btntxt", ""))) > 4:
+        raise ApiError(40058, "textcard.btntxt more than 4 characters")
 
 
 def check_articles(content: object) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +18,8 @@ from bot.events import Inbound, Reply
 from bot.models import OutboxMessage
 from fakewecom import FakeWeCom
 from fakewecom.aibot_ws import FakeAiBotServer
+
+TZ = ZoneInfo("Asia/Shanghai")
 
 BOT_ID = "aibtest"
 SECRET = "s3cret-value"
@@ -266,7 +270,12 @@ async def test_aibot_ws_send_markdown_reaches_chat(fake, make_channel):
 async def test_aibot_ws_send_card_posts_template_card(fake, make_channel):
     channel = await started(make_channel(), Recorder())
     fake.allow_chat("g1")
-    card = {"card_type": "button_interaction", "main_title": {"title": "待批示"}}
+    card = {
+        "card_type": "button_interaction",
+        "main_title": {"title": "待批示"},
+        "task_id": "YQ-0001-r1",
+        "button_list": [{"text": "同意", "key": "同意 YQ-0001#1"}],
+    }
 
     await channel.send(OutboxMessage("aibot", "g1", "card", {"template_card": card}))
 
@@ -385,3 +394,91 @@ async def test_aibot_ws_fake_wecom_logs_group_posts():
 
     contents = [m["content"] for m in wecom.seen_by("zhangsan")]
     assert contents == ["新命中", "好的：@舆情助手 帮助"]
+
+
+def button_card(task_id: str, buttons: int = 2) -> dict:
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": "巡查提醒"},
+        "task_id": task_id,
+        "button_list": [{"text": f"按钮{i}", "key": f"k{i}"} for i in range(buttons)],
+    }
+
+
+async def test_fake_aibot_refuses_reused_task_id_and_seven_buttons(fake):
+    import aiohttp
+
+    fake.allow_chat("g1")
+    pushes = [button_card("t-1"), button_card("t-1"), button_card("t-2", buttons=7)]
+
+    codes = []
+    async with aiohttp.ClientSession() as http, http.ws_connect(fake.ws_url) as ws:
+        frames = [("aibot_subscribe", {"bot_id": BOT_ID, "secret": SECRET})] + [
+            (
+                "aibot_send_msg",
+                {"chatid": "g1", "msgtype": "template_card", "template_card": card},
+            )
+            for card in pushes
+        ]
+        for n, (cmd, body) in enumerate(frames):
+            await ws.send_json(
+                {"cmd": cmd, "headers": {"req_id": f"r{n}"}, "body": body}
+            )
+            codes.append((await ws.receive_json(timeout=WAIT_S))["errcode"])
+
+    assert codes == [0, 0, 42014, 40058]
+    assert len(fake.chat_log("g1")) == 1 and fake.task_ids == {"t-1"}
+
+
+async def test_aibot_ws_card_resent_after_lost_ack_shown_once(fake, make_channel):
+    channel = await started(make_channel(), Recorder())
+    fake.allow_chat("g1")
+    card = button_card("t-9")
+    send = OutboxMessage("aibot", "g1", "card", {"template_card": card}, id="O2603-5")
+
+    await channel.send(send)
+    await channel.send(send)  # the outbox retrying after a lost ack
+
+    assert len(fake.chat_log("g1")) == 1
+    assert fake.chat_log("g1")[0].card["task_id"] == "t-9"
+
+
+async def test_aibot_ws_same_card_twice_gets_two_task_ids(fake, make_channel, tmp_path):
+    from bot.outbox import Outbox
+    from bot.store import Store
+
+    channel = await started(make_channel(), Recorder())
+    fake.allow_chat("g1")
+    store = Store.open(tmp_path / "data", TZ)
+    outbox = Outbox(store, lambda: datetime.now(TZ))
+    card = button_card("patrol-szk-20260302")
+    outbox.enqueue(
+        [OutboxMessage("aibot", "g1", "card", {"template_card": card})] * 2
+        + [OutboxMessage("aibot", "g2", "card", {"template_card": card})]
+    )
+    fake.allow_chat("g2")
+
+    sent = await outbox.deliver({"aibot": channel})
+    left = outbox.pending()
+    store.close()
+
+    shown = [d.card["task_id"] for d in fake.deliveries if d.kind == "template_card"]
+    assert sent == 3 and left == []
+    assert len(shown) == 3 and len(set(shown)) == 3
+    assert shown[0] == "patrol-szk-20260302"
+    assert all(t.startswith("patrol-szk-20260302-O") for t in shown[1:])
+    assert fake.task_ids == set(shown)
+
+
+async def test_aibot_ws_task_id_from_before_restart_not_reused(fake, make_channel):
+    fake.allow_chat("g1")
+    card = {"template_card": button_card("patrol-szk-20260302")}
+    before = await started(make_channel(), Recorder())
+    await before.send(OutboxMessage("aibot", "g1", "card", card, id="O2603-1"))
+    await before.stop()
+    after = await started(make_channel(), Recorder())
+
+    await after.send(OutboxMessage("aibot", "g1", "card", card, id="O2603-2"))
+
+    shown = [d.card["task_id"] for d in fake.chat_log("g1")]
+    assert shown == ["patrol-szk-20260302", "patrol-szk-20260302-O2603-2"]

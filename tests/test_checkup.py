@@ -46,3 +46,29 @@ def test_checkup_fails_when_nobody_can_chat(write_config):
 
     assert code == 1
     assert "run 无法提供对话" in text
+
+
+def test_checkup_rejects_aibot_chat_in_callback_mode(write_config):
+    extra = '[wecom.aibot]\nbot_id = "bot-1"\nmode = "callback"\n'
+    path = write_config(extra).read_text(encoding="utf-8")
+    path = path.replace('chat = "szk-group"', 'chat = "aibot:grp-szk"')
+    env = {"WECOM_AIBOT_TOKEN": "t", "WECOM_AIBOT_AES_KEY": "k"}
+    file = write_config(base=path)
+
+    out = io.StringIO()
+    code = print_check(config.load(file, env=env), out, today=date(2026, 6, 1))
+
+    assert code == 1
+    assert "税政管理科的群 aibot:grp-szk 走智能机器人" in out.getvalue()
+    assert "回调模式只能回复 @ 它的消息，不能主动推送到群里" in out.getvalue()
+    assert "webhook:名称" in out.getvalue() and "appchat:群ID" in out.getvalue()
+
+
+def test_config_bare_chat_not_aibot_in_callback_mode(write_config):
+    extra = '[wecom.aibot]\nbot_id = "bot-1"\nmode = "callback"\n'
+    env = {"WECOM_AIBOT_TOKEN": "t", "WECOM_AIBOT_AES_KEY": "k"}
+
+    settings = config.load(write_config(extra), env=env)
+
+    assert settings.has_aibot and settings.default_channel == "console"
+    assert settings.chat("szk-group").channel == "console"

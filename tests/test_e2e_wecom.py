@@ -215,3 +215,37 @@ def _to_lisi(text: str, now: datetime):
     return OutboxMessage(
         channel="app", chat="lisi", kind="text", body={"text": text}, created_at=now
     )
+
+
+async def test_e2e_app_blocked_ip_alert_reaches_office_webhook(write_config):
+    clock = Clock()
+    fake = FakeWeCom(
+        corp_id=CORP,
+        apps={1000002: "app-secret"},
+        users=["lisi", "admin"],
+        webhooks={"hook-bgs": "bgs"},
+        webhook_members={"bgs": ["sunqi"]},
+    )
+    async with fake:
+        extra = (
+            f'[wecom]\nwebhook_base = "{fake.webhook_base}"\n'
+            '[[wecom.webhooks]]\nname = "bgs"\n'
+            f'[wecom.app]\ncorp_id = "{CORP}"\nagent_id = 1000002\n'
+            f'api_base = "{fake.base_url}"\n'
+        )
+        env = {"WECOM_APP_SECRET": "app-secret", "WECOM_WEBHOOK_KEY_BGS": "hook-bgs"}
+        base = BASE_CONFIG.replace('chat = "office-group"', 'chat = "webhook:bgs"')
+        settings = config.load(write_config(extra, base=base), env=env)
+        fake.block_ip(True)
+        async with App.open(settings, clock=clock) as app:
+            await app.start_channels()
+            app.outbox.enqueue([_to_lisi("给李四的通知", clock.now)])
+            await app.deliver()
+            await app.deliver()
+
+        office = texts(fake.webhook_log("bgs"))
+
+    assert len(office) == 1
+    assert "机器人告警" in office[0] and "127.0.0.1" in office[0]
+    assert "无需重启" in office[0]
+    assert fake.seen_by("admin") == [] and fake.seen_by("lisi") == []

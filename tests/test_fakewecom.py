@@ -845,3 +845,29 @@ async def test_requests_log_masks_token(
     assert query == {"access_token": "***"}
     assert body["touser"] == "zhangsan"
     assert token not in repr(fake.requests)
+
+
+async def test_textcard_limits_refused_like_wecom(fake: FakeWeCom, client) -> None:
+    token = await get_token(client)
+    card = {"title": "标题", "description": "描述", "url": "https://e.cn/"}
+    cases = [
+        ({"title": "长" * 43}, 45002),
+        ({"description": "长" * 171}, 45002),
+        ({"btntxt": "五个字按钮"}, 40058),
+        ({"btntxt": "详情"}, 0),
+    ]
+
+    codes = []
+    for change, _ in cases:
+        body = {
+            "touser": "zhangsan",
+            "msgtype": "textcard",
+            "agentid": 1000002,
+            "textcard": {**card, **change},
+        }
+        answer = await client.post(
+            "message/send", params={"access_token": token}, json=body
+        )
+        codes.append(answer.json()["errcode"])
+
+    assert codes == [code for _, code in cases]

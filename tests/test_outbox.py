@@ -533,3 +533,98 @@ def test_outbox_repo_keeps_not_before_and_given_up_across_reopen(tmp_path):
     assert pending[0].not_before == at + timedelta(seconds=8)
     assert pending[0].attempts == 1 and pending[0].last_error == "忙"
     assert buried.last_error == "已放弃发送：太长" and buried.attempts == 1
+
+
+# -- per-member caps ----------------------------------------------------------------
+
+
+async def test_outbox_app_caps_count_each_member_not_each_chat(
+    fake, clock, store, channels
+):
+    outbox = Outbox(store, clock)
+    outbox.enqueue(
+        [message("app", "lisi", f"单发{i}", kind="text") for i in range(20)]
+        + [message("app", "lisi|zhangsan", f"群发{i}", kind="text") for i in range(20)]
+    )
+
+    first = await outbox.deliver(channels)
+    clock.advance(61)
+    second = await outbox.deliver(channels)
+
+    dropped = [u for post in fake.state.posts for u in post.dropped_for]
+    assert dropped == []
+    assert first == 30 and first + second == 40
+    assert len(fake.seen_by("lisi")) == 40 and len(fake.seen_by("zhangsan")) == 20
+    assert outbox.pending() == []
+
+
+async def test_outbox_alert_skips_broken_app_for_office_chat(
+    fake, clock, store, channels
+):
+    fake.block_ip(True)
+    outbox = Outbox(store, clock, admins=["admin"], alert_chats=[("webhook", "szk")])
+    outbox.enqueue([message("app", "lisi", "私信")])
+
+    await outbox.deliver(channels)
+    await outbox.deliver(channels)
+
+    [alert] = contents(fake.webhook_log("szk"))
+    assert "127.0.0.1" in alert and "无需重启" in alert
+    assert channels["console"].sent == [] and fake.seen_by("admin") == []
+
+
+# -- textcard -------------------------------------------------------------------------
+
+
+def textcard(channel: str, chat: str, **extra: str) -> OutboxMessage:
+    body = {
+        "title": "处理单 YQ-2026-0001 待批示",
+        "description": "某论坛 · 发票投诉 · 较大",
+        "url": "https://yq.example.cn/t/YQ-2026-0001",
+        "btntxt": "查看",
+        **extra,
+    }
+    return OutboxMessage(channel, chat, "textcard", body)
+
+
+async def test_outbox_textcard_to_member_and_app_group(
+    fake, clock, store, channels, group
+):
+    outbox = Outbox(store, clock)
+    long_title = "处理单" * 50  # 450 bytes
+    outbox.enqueue(
+        [textcard("app", "lisi", title=long_title), textcard("appchat", group)]
+    )
+
+    sent = await outbox.deliver(channels)
+
+    [private] = fake.seen_by("lisi")
+    [in_group] = fake.chat_log(group)
+    assert sent == 2 and outbox.pending() == []
+    assert private["msgtype"] == "textcard"
+    assert len(private["textcard"]["title"].encode()) <= 128
+    assert private["textcard"]["url"] == "https://yq.example.cn/t/YQ-2026-0001"
+    assert in_group["textcard"]["btntxt"] == "查看"
+
+
+async def test_outbox_textcard_without_url_given_up(fake, clock, store, channels):
+    outbox = Outbox(store, clock)
+    [stored] = outbox.enqueue([textcard("app", "lisi", url="")])
+
+    await outbox.deliver(channels)
+
+    assert outbox.pending() == [] and fake.seen_by("lisi") == []
+    assert "url" in store.outbox.get(stored.id).last_error
+
+
+async def test_outbox_textcard_on_webhook_becomes_markdown_link(
+    fake, clock, store, channels
+):
+    outbox = Outbox(store, clock)
+    outbox.enqueue([textcard("webhook", "szk")])
+
+    await outbox.deliver(channels)
+
+    [post] = fake.webhook_log("szk")
+    assert post["msgtype"] == "markdown"
+    assert "[查看](https://yq.example.cn/t/YQ-2026-0001)" in post["content"]

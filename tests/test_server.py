@@ -715,3 +715,45 @@ async def test_server_end_to_end_with_fake_wecom_driver(settings):
     ]
     assert card.reply["response_type"] == "update_template_card"
     assert card.reply["template_card"]["sub_title_text"] == "已收到：批示 YQ-9 退回"
+
+
+async def test_server_aibot_late_reply_kept_when_response_url_fails_once(
+    settings, tmp_path
+):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.outbox import Outbox
+    from bot.store import Store
+    from fakewecom import FakeWeCom
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = [datetime.now(tz)]
+    store = Store.open(tmp_path / "data", tz)
+    outbox = Outbox(store, lambda: now[0])
+    gate = asyncio.Event()
+    async with FakeWeCom() as fake:
+        url = fake.aibot_response_url(chatid="grp-szk", userid="lisi")
+        fake.http_error_next("aibot/response", 502)
+        channel = AiBotCallback(
+            FakeDispatcher(gate), reply_wait_s=0.01, late=outbox.enqueue
+        )
+        async with serve(settings, aibot=channel) as wecom:
+            payload = aibot_text("lisi", "@机器人 统计 本周", url, "M77")
+            payload["chatid"], payload["chattype"] = "grp-szk", "group"
+            await wecom.post_aibot(payload)
+            gate.set()
+            for _ in range(200):
+                if outbox.pending():
+                    break
+                await asyncio.sleep(0.02)
+        kept = outbox.pending()
+        now[0] += timedelta(seconds=2)
+        sent = await outbox.deliver({"aibot_reply": channel.reply_channel})
+        shown = fake.chat_log("grp-szk")
+        await channel.aclose()
+    store.close()
+
+    assert len(kept) == 1 and kept[0].channel == "aibot_reply"
+    assert sent == 1 and outbox.pending() == []
+    assert [m["content"] for m in shown] == ["已收到：@机器人 统计 本周"]

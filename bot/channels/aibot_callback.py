@@ -19,6 +19,11 @@ WeCom waits 5 s for the answer to a callback, and the answer is the reply
   ``response_url``;
 - a stream refresh is answered with the stream's final state.
 
+A late reply whose POST to ``response_url`` fails (network, HTTP 5xx, busy) is
+not dropped: it is handed to the outbox as an ``aibot_reply`` message, which
+`ResponseUrlChannel` retries with the outbox's backoff until it is delivered or
+the hour of ``response_url`` is over (then the outbox gives it up and logs why).
+
 Events other than messages and command buttons are ignored (empty answer).
 """
 
@@ -27,14 +32,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bot.cards import outcome_card
-from bot.channels.base import InboundHandler
+from bot.channels.base import InboundHandler, SendError
 from bot.events import Inbound, Reply
+from bot.models import OutboxMessage
 from bot.wecom.inbound import (
     Event,
     InboundContext,
@@ -52,6 +60,12 @@ REPLY_WAIT_S = 3.0  # leaves 2 s of WeCom's 5 s for encryption and the network
 TEXT_LIMIT_BYTES = 20480  # stream content and response_url markdown
 REMEMBERED = 256
 HTTP_TIMEOUT_S = 10.0
+RESPONSE_URL_VALID_S = 3600  # D101138: usable once, within an hour
+REPLY_CHANNEL = "aibot_reply"
+# errcodes worth another try on response_url: busy and rate limits.
+_RETRYABLE_CODES = frozenset({-1, 45009, 45033})
+
+Late = Callable[[list[OutboxMessage]], object]
 
 PLACEHOLDER = "收到，正在处理，结果稍后发到本群。"
 PLACEHOLDER_SINGLE = "收到，正在处理，结果稍后发给你。"
@@ -63,7 +77,8 @@ class AiBotCallback:
     """Answers AI bot callbacks with the dispatcher's replies.
 
     `http` posts to response_url (one is made, and closed by `aclose`, when not
-    given).
+    given); `late` (the outbox's ``enqueue``) keeps a late reply whose POST failed,
+    to be retried through `reply_channel`.
     """
 
     name = "aibot"
@@ -74,8 +89,10 @@ class AiBotCallback:
         *,
         http: httpx.AsyncClient | None = None,
         reply_wait_s: float = REPLY_WAIT_S,
+        late: Late | None = None,
     ) -> None:
         self._handler = handler
+        self._late = late
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT_S)
         self._reply_wait_s = reply_wait_s
@@ -87,6 +104,11 @@ class AiBotCallback:
     async def aclose(self) -> None:
         if self._own_http:
             await self._http.aclose()
+
+    @property
+    def reply_channel(self) -> ResponseUrlChannel:
+        """The outbox channel that retries late replies (shares our HTTP client)."""
+        return ResponseUrlChannel(self._http)
 
     async def on_event(self, event: Event, tasks: BackgroundTasks) -> PassiveReply:
         if isinstance(event, StreamRefresh):
@@ -113,8 +135,9 @@ class AiBotCallback:
             payload = self._answer(inbound, context, reply, finished=True)
             outcome = "answered"
         else:
+            expires = time.time() + RESPONSE_URL_VALID_S
             tasks.spawn(
-                self._deliver_later(work, inbound, context),
+                self._deliver_later(work, inbound, context, expires),
                 f"aibot-response-url msg_id={inbound.msg_id}",
             )
             payload = self._answer(inbound, context, None, finished=False)
@@ -182,6 +205,7 @@ class AiBotCallback:
         work: asyncio.Task[Reply | None],
         inbound: Inbound,
         context: InboundContext,
+        expires: float,
     ) -> None:
         reply = await work
         text = reply.text if reply is not None else FAILED
@@ -192,35 +216,104 @@ class AiBotCallback:
                 inbound.sender,
             )
             return
-        body = {
-            "msgtype": "markdown",
-            "markdown": {"content": _clip_bytes(text, TEXT_LIMIT_BYTES)},
-        }
+        content = _clip_bytes(text, TEXT_LIMIT_BYTES)
         try:
-            response = await self._http.post(context.response_url, json=body)
-        except httpx.HTTPError as exc:
-            logger.warning(
-                "aibot late reply failed msg_id=%s sender=%s error=%s",
-                inbound.msg_id,
-                inbound.sender,
-                type(exc).__name__,
-            )
-            return
-        errcode = _errcode(response)
-        if response.status_code != 200 or errcode != 0:
-            logger.warning(
-                "aibot late reply refused msg_id=%s sender=%s status=%d errcode=%s",
-                inbound.msg_id,
-                inbound.sender,
-                response.status_code,
-                errcode,
-            )
+            await post_response(self._http, context.response_url, content)
+        except SendError as exc:
+            self._keep_late(inbound, content, context.response_url, expires, exc)
             return
         logger.info(
             "aibot late reply sent msg_id=%s sender=%s kind=%s",
             inbound.msg_id,
             inbound.sender,
             context.kind,
+        )
+
+    def _keep_late(
+        self,
+        inbound: Inbound,
+        content: str,
+        url: str,
+        expires: float,
+        error: SendError,
+    ) -> None:
+        if self._late is None or not error.retryable:
+            logger.warning(
+                "aibot late reply failed msg_id=%s sender=%s code=%s kept=no",
+                inbound.msg_id,
+                inbound.sender,
+                error.code,
+            )
+            return
+        message = OutboxMessage(
+            channel=REPLY_CHANNEL,
+            chat=inbound.chat or inbound.sender,
+            kind="response_url",
+            body={"text": content, "url": url, "expires_at": expires},
+        )
+        self._late([message])
+        logger.warning(
+            "aibot late reply failed, kept in outbox msg_id=%s sender=%s code=%s",
+            inbound.msg_id,
+            inbound.sender,
+            error.code,
+        )
+
+
+class ResponseUrlChannel:
+    """Outbox channel ``aibot_reply``: POST a kept late reply to its response_url.
+
+    ``body["url"]`` is the response_url (never logged), ``body["text"]`` the
+    markdown, ``body["expires_at"]`` (epoch seconds) the end of its hour: after
+    that WeCom no longer takes it, so the message is given up, not retried.
+    """
+
+    name = REPLY_CHANNEL
+    text_limit = TEXT_LIMIT_BYTES
+    rate: tuple[int, float] | None = None
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def send(self, message: OutboxMessage) -> None:
+        expires = float(message.body.get("expires_at", 0) or 0)
+        if expires and time.time() > expires:
+            raise SendError(
+                "智能机器人的 response_url 已超过 1 小时有效期，无法再补发这条回复",
+                retryable=False,
+            )
+        await post_response(
+            self._http, str(message.body.get("url", "")), str(message.body["text"])
+        )
+        logger.info("aibot late reply sent from outbox id=%s", message.id)
+
+    async def start(self, on_inbound: InboundHandler) -> None:
+        """Nothing to start: callbacks arrive through the callback server."""
+
+    async def stop(self) -> None:
+        """Nothing to stop: the HTTP client belongs to `AiBotCallback`."""
+
+
+async def post_response(http: httpx.AsyncClient, url: str, content: str) -> None:
+    """POST markdown to a response_url; a `SendError` when WeCom did not take it."""
+    body = {"msgtype": "markdown", "markdown": {"content": content}}
+    try:
+        response = await http.post(url, json=body)
+    except httpx.HTTPError as exc:
+        raise SendError(
+            f"无法连接企业微信（{type(exc).__name__}），稍后自动重试", retryable=True
+        ) from None
+    if response.status_code != 200:
+        raise SendError(
+            f"企业微信返回 HTTP {response.status_code}",
+            retryable=response.status_code >= 500 or response.status_code == 429,
+        )
+    errcode = _errcode(response)
+    if errcode != 0:
+        raise SendError(
+            f"企业微信拒绝了这条回复（错误码 {errcode}）",
+            retryable=errcode in _RETRYABLE_CODES,
+            code=errcode,
         )
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from bot.cards import outcome_card
+from bot.channels.app import textcard_markdown
 from bot.channels.base import InboundHandler, SendError
 from bot.config_wecom import WecomAiBot
 from bot.events import Inbound, Reply
@@ -62,6 +63,8 @@ _SEEN_MAX = 2048  # msgids remembered for dedupe ("可能因为网络等原因�
 _RATE_LIMITED = {45009: 60.0, 45033: 5.0, -1: 0.0}
 _CHAT_PROBLEMS = {86001, 86003, 81013, 60011, 60020}  # chat/recipient unusable
 _BAD_MESSAGE = {40008, 40058, 44004, 45002, 41016, 41033}  # never accepted as is
+TASK_ID_USED = 42014
+TASK_ID_MAX_BYTES = 128
 
 
 class _Outcome(enum.Enum):
@@ -130,6 +133,8 @@ class AiBotWsChannel:
         self._clock = clock
         self._sleep = sleep
 
+        # task_id sent -> the outbox message that used it (see `_send_card`).
+        self._task_owner: dict[str, str] = {}
         self._on_inbound: InboundHandler | None = None
         self._http: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -187,14 +192,65 @@ class AiBotWsChannel:
         if ws is None or not self._ready.is_set():
             raise SendError("智能机器人长连接未建立，稍后重试", retryable=True)
         try:
-            await self._exchange(ws, "aibot_send_msg", body)
+            if body["msgtype"] == "template_card":
+                await self._send_card(ws, body, message.id)
+            else:
+                await self._exchange(ws, "aibot_send_msg", body)
         except _AckError as exc:
             raise _send_error(exc.errcode) from None
+        except _AlreadyShown:
+            logger.info(
+                "aibot card already delivered id=%s chat=%s", message.id, message.chat
+            )
         except ConnectionError:
             raise SendError("智能机器人长连接中断，稍后重试", retryable=True) from None
         except TimeoutError:
             # The push may have gone through; a retry can show it twice.
             raise SendError("等待企业微信确认超时，稍后重试", retryable=True) from None
+
+    async def _send_card(
+        self, ws: aiohttp.ClientWebSocketResponse, body: dict[str, Any], owner: str
+    ) -> None:
+        """Push a card under a task_id no other push of this bot used.
+
+        WeCom takes a task_id once per bot, forever (42014 on reuse, D101032), yet
+        the same card can be pushed again: a ticket's card to a second chat, the
+        day's patrol card after a restart. The first push keeps the card's own
+        task_id; a later message with that task_id, or a 42014 for one this
+        process never sent (pushed before a restart), gets the outbox message id
+        appended. Clicks carry the task_id back and the outcome card reuses it.
+        A retry of one message keeps its task_id, so when WeCom says 42014 to a
+        push whose ack was lost, the card is already shown: `_AlreadyShown`.
+        """
+        card = body["template_card"]
+        task_id = card.get("task_id")
+        if not isinstance(task_id, str) or not task_id or not owner:
+            await self._exchange(ws, "aibot_send_msg", body)
+            return
+        known = self._task_owner.get(task_id, owner)
+        wire = task_id if known == owner else _suffixed(task_id, owner)
+        tried_before = self._task_owner.get(wire) == owner
+        self._task_owner[wire] = owner
+        try:
+            await self._push_card(ws, body, wire)
+        except _AckError as exc:
+            if exc.errcode != TASK_ID_USED:
+                raise
+            if tried_before:
+                raise _AlreadyShown from None
+            if wire != task_id:
+                raise
+            # Pushed by an earlier run of the bot: mark it taken, use our own.
+            self._task_owner[task_id] = ""
+            wire = _suffixed(task_id, owner)
+            self._task_owner[wire] = owner
+            await self._push_card(ws, body, wire)
+
+    async def _push_card(
+        self, ws: aiohttp.ClientWebSocketResponse, body: dict[str, Any], task_id: str
+    ) -> None:
+        card = {**body["template_card"], "task_id": task_id}
+        await self._exchange(ws, "aibot_send_msg", {**body, "template_card": card})
 
     # --- connection lifecycle -------------------------------------------------
 
@@ -611,8 +667,12 @@ def _send_body(message: OutboxMessage) -> dict[str, Any]:
         raise SendError(
             "未指定智能机器人会话（chatid）", retryable=False, config_problem=True
         )
-    if message.kind in ("markdown", "text"):
-        content = str(message.body.get("text", ""))
+    if message.kind in ("markdown", "text", "textcard"):
+        content = (
+            textcard_markdown(message)
+            if message.kind == "textcard"
+            else str(message.body.get("text", ""))
+        )
         return {
             "chatid": message.chat,
             "msgtype": "markdown",
@@ -626,6 +686,17 @@ def _send_body(message: OutboxMessage) -> dict[str, Any]:
             "template_card": card,
         }
     raise SendError(f"智能机器人不能发送 {message.kind} 类消息", retryable=False)
+
+
+def _suffixed(task_id: str, message_id: str) -> str:
+    """`task_id` made this outbox message's own, within WeCom's 128 bytes."""
+    suffix = "-" + message_id
+    head = task_id.encode("utf-8")[: TASK_ID_MAX_BYTES - len(suffix)]
+    return head.decode("utf-8", errors="ignore") + suffix
+
+
+class _AlreadyShown(Exception):
+    """WeCom refused a card's task_id that this very message pushed before."""
 
 
 def _send_error(errcode: int) -> SendError:

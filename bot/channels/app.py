@@ -8,8 +8,10 @@ Two channels share one `WeComClient`:
 
 Kinds: ``markdown`` and ``text`` (``body["text"]``), ``card`` (``body
 ["template_card"]``; group chats cannot show template cards, so they get the
-card's fallback ``body["text"]``), ``file`` (``body["path"]``, shown as
-``body["filename"]``; uploaded first). Receiving app callbacks is elsewhere.
+card's fallback ``body["text"]``), ``textcard`` (``body["title"]``,
+``["description"]``, ``["url"]``, optional ``["btntxt"]``: a card that opens a
+link), ``file`` (``body["path"]``, shown as ``body["filename"]``; uploaded first).
+Receiving app callbacks is elsewhere.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2048
-# WeCom drops (silently) more than 30 app messages a minute to one member and more
-# than 200 a minute to one member from the app's groups.
+# WeCom drops (silently) more than 30 app messages a minute, or 1000 an hour, to one
+# member, and more than 200 a minute to one member from the app's groups
+# (https://developer.work.weixin.qq.com/document/path/90236, /90248). The outbox
+# keeps the app's windows per member of ``"u1|u2"``.
 APP_RATE = (30, 60.0)
+APP_HOURLY_RATE = (1000, 3600.0)
+APP_MEMBER_RATES = (APP_RATE, APP_HOURLY_RATE)
 APPCHAT_RATE = (200, 60.0)
 # An identical message/send body within this many seconds is not delivered again.
 # The outbox marks a message sent only after WeCom accepted it, so a crash between
@@ -43,6 +49,10 @@ APPCHAT_RATE = (200, 60.0)
 DUPLICATE_CHECK_INTERVAL_S = 1800
 
 _MENTION = re.compile(r"<@([^>]+)>")
+# textcard limits (https://developer.work.weixin.qq.com/document/path/90236).
+TEXTCARD_TITLE_BYTES = 128
+TEXTCARD_DESCRIPTION_BYTES = 512
+TEXTCARD_BUTTON_CHARS = 4
 
 
 class AppChannel:
@@ -129,11 +139,54 @@ class AppChannel:
                 raise SendError("消息内容为空，无法发送", retryable=False)
             msgtype = "text" if kind == "text" else "markdown"
             return {"msgtype": msgtype, msgtype: {"content": text}}
+        if kind == "textcard":
+            return {"msgtype": "textcard", "textcard": textcard(message)}
         if kind == "file":
             filename, data = read_file(message)
             media_id = await self._client.upload_media("file", filename, data)
             return {"msgtype": "file", "file": {"media_id": media_id}}
         raise SendError(f"不支持的消息类型 {kind}", retryable=False)
+
+
+def textcard(message: OutboxMessage) -> dict[str, str]:
+    """The ``textcard`` part of a textcard message, clipped to WeCom's limits.
+
+    Raises:
+        SendError: no title, no description or no http(s) url (never retried).
+    """
+    body = message.body
+    title = str(body.get("title", "")).strip()
+    description = str(body.get("description", "")).strip()
+    url = str(body.get("url", "")).strip()
+    if not title or not description:
+        raise SendError("文本卡片缺少标题或描述，无法发送", retryable=False)
+    if not url.startswith(("http://", "https://")):
+        raise SendError("文本卡片缺少链接（url），无法发送", retryable=False)
+    card = {
+        "title": clip_bytes(title, TEXTCARD_TITLE_BYTES),
+        "description": clip_bytes(description, TEXTCARD_DESCRIPTION_BYTES),
+        "url": url,
+    }
+    button = str(body.get("btntxt", "")).strip()
+    if button:
+        card["btntxt"] = button[:TEXTCARD_BUTTON_CHARS]
+    return card
+
+
+def textcard_markdown(message: OutboxMessage) -> str:
+    """A textcard as markdown, for chats that cannot show one (robots, AI bot)."""
+    card = textcard(message)
+    description = re.sub(r"</?div[^>]*>", "", card["description"])
+    button = card.get("btntxt", "详情")
+    return f"**{card['title']}**\n{description}\n[{button}]({card['url']})"
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes (between characters, with …)."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", errors="ignore") + "…"
 
 
 def read_file(message: OutboxMessage) -> tuple[str, bytes]:

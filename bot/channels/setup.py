@@ -80,8 +80,10 @@ async def start_channels(
         await aibot.start(handler)
         found.channels["aibot"] = aibot
     elif settings.has_aibot:
-        found._aibot_callback = AiBotCallback(handler)
+        found._aibot_callback = AiBotCallback(handler, late=outbox.enqueue)
         receivers["aibot"] = found._aibot_callback
+        reply = found._aibot_callback.reply_channel
+        found.channels[reply.name] = reply
 
     if receivers:
         found.server = CallbackServer(settings, receivers)
@@ -93,6 +95,24 @@ async def start_channels(
             ",".join(found.server.paths),
         )
     logger.info("channels started names=%s", ",".join(sorted(found.channels)))
+    return found
+
+
+def alert_chats(settings: Settings) -> list[tuple[str, str]]:
+    """Where admin alerts go when the app cannot carry them: the office chat, then
+    the section chats, as (channel, chat), each on the channel that serves it."""
+    texts = [settings.office.chat, *(s.chat for s in settings.sections)]
+    found: list[tuple[str, str]] = []
+    for text in texts:
+        if not text.strip():
+            continue
+        try:
+            address = settings.chat(text)
+        except ValueError:
+            continue
+        route = (address.channel, address.id)
+        if address.id and route not in found:
+            found.append(route)
     return found
 
 

@@ -4,7 +4,8 @@
 the environment (``WECOM_WEBHOOK_KEY_<NAME>``) and is never logged. Kinds:
 ``markdown`` (up to 4096 bytes), ``text`` (``<@userid>`` mentions become the
 ``mentioned_list``), ``card`` (text_notice/news_notice template cards, else the
-fallback ``body["text"]`` as markdown) and ``file`` (uploaded first). WeCom lets a
+fallback ``body["text"]`` as markdown), ``textcard`` (as markdown with its link) and
+``file`` (uploaded first). WeCom lets a
 robot post 20 messages a minute.
 """
 
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.channels.app import read_file
+from bot.channels.app import read_file, textcard_markdown
 from bot.channels.base import InboundHandler, SendError
 from bot.config_wecom import WEBHOOK_KEY_PREFIX
 from bot.models import OutboxMessage
@@ -104,6 +105,9 @@ class WebhookChannel:
             if isinstance(card, dict) and card.get("card_type") in _ROBOT_CARDS:
                 return {"msgtype": "template_card", "template_card": card}
             kind = "markdown"
+        if kind == "textcard":
+            # Robots have no textcard: the same title, text and link as markdown.
+            text, kind = textcard_markdown(message), "markdown"
         if kind == "markdown":
             if not text:
                 raise SendError("消息内容为空，无法发送", retryable=False)
