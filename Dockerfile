@@ -2,7 +2,8 @@
 # Build:  docker build -t shuiwu-yuqing-bot .
 # Screenshots of evidence pages need Chromium and Chinese fonts (about 400 MB more):
 #         docker build --build-arg WITH_CHROMIUM=1 -t shuiwu-yuqing-bot .
-# Known shortcoming (#8): not yet built in CI; this machine has no Docker daemon.
+# Known shortcoming (#8): not yet built in CI, and not built where it was written
+# (that machine has no Docker daemon): the HEALTHCHECK and compose file are untested.
 FROM python:3.11-slim
 
 ARG WITH_CHROMIUM=0
@@ -29,15 +30,23 @@ COPY lexicon lexicon
 COPY config.toml config.toml
 
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bot \
-    && mkdir -p /app/data \
-    && chown bot /app/data
+    && mkdir -p /app/data /app/backups \
+    && chown bot /app/data /app/backups
 USER bot
 
 # Tickets, hits, evidence, exports and logs live here: mount a volume.
-VOLUME ["/app/data"]
-# The WeCom callback server ([server] host must be 0.0.0.0 inside a container).
+# `python -m bot backup /app/backups/<name>` writes beside it (a second volume).
+VOLUME ["/app/data", "/app/backups"]
+# The WeCom callback server and /healthz, /metrics
+# ([server] host must be 0.0.0.0 inside a container).
 EXPOSE 8080
 
-# TODO(#8): HEALTHCHECK against /healthz once the health server runs in every mode.
+# `run` always serves /healthz on [server] host/port (200 while the scheduler is
+# alive, 503 when it is stuck). No curl in the slim image: Python's urllib asks,
+# bypassing any HTTP(S)_PROXY in the environment.
+# Set BOT_HEALTH_URL if [server] port is not 8080.
+ENV BOT_HEALTH_URL=http://127.0.0.1:8080/healthz
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as u; u.build_opener(u.ProxyHandler({})).open(os.environ['BOT_HEALTH_URL'], timeout=8)"]
 
 CMD ["python", "-m", "bot", "--config", "/app/config.toml", "run"]

@@ -258,9 +258,11 @@ class ScanSettings:
     failures_before_alert: int = 3
     item_retention: str = "14d"  # archived items, for 测试关键词 (at least 7d)
     allow_private_sources: bool = False  # chat-added sources on private addresses
+    hit_retention: str = "365d"  # whole months of hits older than this are dropped
 
     def check(self, key: str, file: Path) -> None:
-        for name in ("max_item_age", "seen_retention", "item_retention"):
+        durations = ("max_item_age", "seen_retention", "item_retention")
+        for name in (*durations, "hit_retention"):
             try:
                 parse_duration(getattr(self, name))
             except ValueError:
@@ -273,6 +275,12 @@ class ScanSettings:
                 f"{key}.item_retention",
                 f'"{self.item_retention}" 太短：“测试关键词”要用近 7 天的条目，'
                 '应至少为 "7d"',
+            )
+        if parse_duration(self.hit_retention) < timedelta(days=90):
+            raise ConfigError(
+                file,
+                f"{key}.hit_retention",
+                f'"{self.hit_retention}" 太短：督查要用到上月的命中，应至少为 "90d"',
             )
         if not 1 <= self.failures_before_alert <= 100:
             raise ConfigError(

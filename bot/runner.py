@@ -14,14 +14,21 @@ import json
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from bot import config, log
+from bot import backup, config, log
 from bot.app import App
+from bot.appchats import appchat_command
 from bot.channels.console import ConsoleChannel
 from bot.checkup import print_check
 from bot.errors import ConfigError, StoreError
+from bot.healthz import serve_status
+from bot.probe import print_probes
 from bot.roles import person
 from bot.scheduler import build_scheduler
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +50,17 @@ def dispatch(args: argparse.Namespace) -> int:
     log.setup(args.log_level, settings.secrets.values(), file=log_file)
 
     if args.command == "check":
-        return print_check(settings, sys.stdout)
+        code = print_check(settings, sys.stdout)
+        if args.online:
+            code = max(code, print_probes(settings, sys.stdout))
+        return code
+    if args.command == "backup":
+        return backup.backup_command(settings.data_dir, args.dir, sys.stdout)
+    if args.command == "restore":
+        return backup.restore_command(args.dir, settings.data_dir, sys.stdout)
     try:
+        if args.command == "appchat":
+            return asyncio.run(appchat_command(settings, args, sys.stdout))
         if args.command == "console":
             return asyncio.run(_console(settings, args.user))
         if args.command == "scan":
@@ -134,15 +150,18 @@ async def _run(settings: config.Settings) -> int:
             len(scheduler.get_jobs()),
         )
         try:
-            await _serve(app, settings)
+            await _serve(app, settings, scheduler)
         finally:
             scheduler.shutdown(wait=False)
             logger.info("bot stopped")
     return 0
 
 
-async def _serve(app: App, settings: config.Settings) -> None:
-    """Run the channels and the outbox until a signal (or the console chat ends)."""
+async def _serve(
+    app: App, settings: config.Settings, scheduler: AsyncIOScheduler
+) -> None:
+    """Run the channels, the outbox and the status routes until a signal (or the
+    console chat ends)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,6 +173,11 @@ async def _serve(app: App, settings: config.Settings) -> None:
     if not settings.has_wecom and sys.stdin.isatty() and user:
         console = _console_channel(app, user)
     await app.start_channels({"console": console} if console else None)
+    try:
+        status_server = await serve_status(app, scheduler)
+    except BaseException:
+        await app.stop_channels()
+        raise
     worker = asyncio.ensure_future(app.outbox.run(app.channels, stop))
     try:
         if console is not None:
@@ -168,6 +192,8 @@ async def _serve(app: App, settings: config.Settings) -> None:
     finally:
         stop.set()
         await worker
+        if status_server is not None:
+            await status_server.stop()
         await app.stop_channels()
 
 

@@ -5,7 +5,9 @@ Routes (only for the channels handed in):
 - ``GET /wecom/app/callback`` and ``GET /wecom/aibot/callback``: URL verification,
   answered with the decrypted echostr as plain text at once (WeCom allows 1 s);
 - ``POST`` on the same paths: encrypted callbacks (app XML, AI bot JSON);
-- ``GET /healthz``: ``{"ok": true}``.
+- ``GET /healthz``: the bot's status as JSON (200 when ``ok``, else 503) and
+  ``GET /metrics``: the same in Prometheus text format, both from `status` (a
+  `bot.healthz.BotStatus` set by ``run``); without one, ``{"ok": true}`` and 404.
 
 A POST is checked in this order, and rejected with a WARNING
 ``callback rejected reason=…``: body size (413), signature, timestamp freshness
@@ -55,6 +57,8 @@ logger = logging.getLogger(__name__)
 APP_PATH = "/wecom/app/callback"
 AIBOT_PATH = "/wecom/aibot/callback"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_BODY_BYTES = 64 * 1024
 DRAIN_TIMEOUT_S = 30.0
 
@@ -130,6 +134,14 @@ class _Route:
     encode: Callable[[PassiveReply, str, str], tuple[str, str]]
 
 
+class StatusSource(Protocol):
+    """What ``/healthz`` and ``/metrics`` report (see `bot.healthz`)."""
+
+    def health(self) -> dict[str, Any]: ...
+
+    def metrics(self) -> str: ...
+
+
 class CallbackServer:
     """aiohttp server for WeCom callbacks; use ``async with`` or `start`/`stop`.
 
@@ -159,6 +171,7 @@ class CallbackServer:
         self._routes = [self._route(name, ch) for name, ch in handlers.items()]
         self._runner: web.AppRunner | None = None
         self._bound_port = 0
+        self.status: StatusSource | None = None
 
     @property
     def port(self) -> int:
@@ -178,6 +191,7 @@ class CallbackServer:
             app.router.add_get(route.path, self._verify_handler(route))
             app.router.add_post(route.path, self._post_handler(route))
         app.router.add_get(HEALTH_PATH, self._health)
+        app.router.add_get(METRICS_PATH, self._metrics)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -296,7 +310,19 @@ class CallbackServer:
         return encode
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        if self.status is None:
+            return web.json_response({"ok": True})
+        body = self.status.health()
+        text = json.dumps(body, ensure_ascii=False)
+        return web.json_response(text=text, status=200 if body.get("ok") else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self.status is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=self.status.metrics().encode(),
+            headers={"Content-Type": METRICS_TYPE},
+        )
 
     def _verify_handler(
         self, route: _Route

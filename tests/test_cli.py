@@ -166,3 +166,111 @@ def test_cli_secrets_never_reach_output_or_log_file(tmp_path, write_config):
     for text in texts:
         for value in secrets.values():
             assert value not in text
+
+
+async def _bot_async(*args: str, cwd: Path, env: dict) -> tuple[int, str, str]:
+    import asyncio
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def app_fake():
+    from fakewecom import FakeWeCom
+
+    users = ["zhangsan", "lisi", "sunqi"]
+    fake = FakeWeCom(corp_id="wwclicorp", apps={1000002: "cli-secret"}, users=users)
+    async with fake:
+        yield fake
+
+
+def _app_config(write_config, fake) -> str:
+    extra = (
+        f'[wecom.app]\ncorp_id = "wwclicorp"\nagent_id = 1000002\n'
+        f'api_base = "{fake.base_url}"\n'
+    )
+    return str(write_config(extra))
+
+
+async def test_cli_appchat_create_prints_chat_address(tmp_path, write_config, app_fake):
+    path = _app_config(write_config, app_fake)
+    env = {"WECOM_APP_SECRET": "cli-secret"}
+
+    code, out, err = await _bot_async(
+        "--config",
+        path,
+        "appchat",
+        "create",
+        "税政科舆情群",
+        "lisi",
+        "zhangsan",
+        "--chatid",
+        "szkyq",
+        cwd=tmp_path,
+        env=env,
+    )
+
+    assert code == 0 and "Traceback" not in err
+    assert 'chat = "appchat:szkyq"' in out and "已创建应用群聊“税政科舆情群”" in out
+    chat = app_fake.state.chats["szkyq"]
+    assert chat.owner == "lisi" and chat.members == ["lisi", "zhangsan"]
+
+
+async def test_cli_appchat_get_shows_members_and_use(tmp_path, write_config, app_fake):
+    path = _app_config(write_config, app_fake)
+    env = {"WECOM_APP_SECRET": "cli-secret"}
+    await _bot_async(
+        "--config",
+        path,
+        "appchat",
+        "create",
+        "办公室群",
+        "sunqi",
+        "lisi",
+        "--chatid",
+        "bgs",
+        cwd=tmp_path,
+        env=env,
+    )
+    text = Path(path).read_text(encoding="utf-8")
+    Path(path).write_text(text.replace('"office-group"', '"appchat:bgs"'), "utf-8")
+
+    code, out, _ = await _bot_async(
+        "--config", path, "appchat", "get", "bgs", cwd=tmp_path, env=env
+    )
+
+    assert code == 0
+    assert "名称：办公室群" in out and "群主：sunqi" in out
+    assert "成员 2 人：sunqi、lisi" in out
+    assert 'chat = "appchat:bgs"' in out and "使用它的：办公室" in out
+
+
+async def test_cli_appchat_refusal_explained(tmp_path, write_config, app_fake):
+    path = _app_config(write_config, app_fake)
+
+    code, _, err = await _bot_async(
+        "--config",
+        path,
+        "appchat",
+        "create",
+        "群",
+        "lisi",
+        "nobody",
+        cwd=tmp_path,
+        env={"WECOM_APP_SECRET": "cli-secret"},
+    )
+
+    assert code == 1
+    assert "企业微信拒绝了请求" in err and "86007" in err
+    assert "Traceback" not in err and "cli-secret" not in err

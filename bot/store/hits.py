@@ -94,6 +94,19 @@ class HitRepo:
         found.sort(key=lambda row: row[:3], reverse=True)
         return [row[3] for row in found]
 
+    def expire(self, before: datetime) -> list[str]:
+        """Drop every month that ended before `before`; return the months dropped.
+
+        Tickets keep their own copy of the hit's fields, so they outlive it.
+        """
+        first = month_key(local(before, self._tz))
+        months = [key for key in self._parts.keys() if key < first]
+        for key in months:
+            self._parts.drop(key)
+        if months:
+            log.info("hits expired before=%s months=%d", first, len(months))
+        return months
+
 
 def _format(key: str, doc_id: int) -> str:
     return f"H{key[2:4]}{key[5:7]}-{doc_id}"
