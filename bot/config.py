@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot._schema import build
+from bot.config_briefing import BriefingSettings, WarningSettings
 from bot.config_patrol import PatrolSettings
 from bot.config_scan import (  # noqa: F401  (re-exported)
     LEVELS,
@@ -164,6 +165,8 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     patrol: PatrolSettings = field(default_factory=PatrolSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
+    briefing: BriefingSettings = field(default_factory=BriefingSettings)
+    warning: WarningSettings = field(default_factory=WarningSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     names: dict[str, str] = field(default_factory=dict)  # userid -> 姓名, for forms
@@ -206,8 +209,9 @@ class Settings:
 
     @property
     def default_channel(self) -> str:
-        """Where a bare chat id goes: the AI bot, else app group chats, else console."""
-        if self.has_aibot:
+        """Where a bare chat id goes: the AI bot (long connection only: in callback
+        mode it cannot push), else app group chats, else console."""
+        if self.has_aibot and self.wecom.aibot.mode == "ws":
             return "aibot"
         return "appchat" if self.has_wecom_app else "console"
 

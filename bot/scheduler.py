@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.crawlers import crawler_for
+from bot.watch import add_watch_jobs
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -92,6 +93,7 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         coalesce=True,
         misfire_grace_time=300,
     )
+    add_watch_jobs(scheduler, app)  # warnings, briefings, 加强监测
     return scheduler
 
 

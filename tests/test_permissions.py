@@ -71,6 +71,10 @@ ALLOWED = {
     "日志": EVERYONE,
     "导出日志 本月": EVERYONE,
     "督查": frozenset({"办公室", "领导小组", "管理员"}),
+    "简报": frozenset({"负责人", "办公室", "领导小组", "管理员"}),
+    "导出简报 本周": frozenset({"负责人", "办公室", "领导小组", "管理员"}),
+    "加强监测 2": frozenset({"办公室", "领导小组", "管理员"}),
+    "预警": frozenset({"负责人", "办公室", "领导小组", "管理员"}),
 }
 
 CASES = [(line, role) for line in ALLOWED for role in PEOPLE]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dispatcher import Command
 from bot.handlers import (
+    briefing,
     exports,
     help,
     hits,
@@ -30,4 +31,5 @@ def all_commands() -> list[Command]:
         *exports.COMMANDS,
         *patrol.COMMANDS,
         *supervision.COMMANDS,
+        *briefing.COMMANDS,
     ]

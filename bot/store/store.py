@@ -36,6 +36,7 @@ from bot.store.patrol import PatrolRepo
 from bot.store.seen import SeenRepo
 from bot.store.settings import ChangeLogRepo, RuleRepo, SourceRepo, SourceStateRepo
 from bot.store.tickets import TicketRepo
+from bot.store.warnings import IntensifyRepo, WarningRepo
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Store:
             self.tickets = TicketRepo(self._parts["tickets"], tz)
             self.patrol = PatrolRepo(self._parts["patrol"], tz)
             self.leave = LeaveRepo(self._state.table("leave"), tz)
+            self.warnings = WarningRepo(self._state.table("warnings"), tz)
+            self.intensify = IntensifyRepo(self._state.table("intensify"), tz)
             self.patrol_marks = MarkRepo(self._state.table("patrol_marks"), tz)
             self.rules = RuleRepo(self._state.table("rules"))
             self.sources = SourceStateRepo(self._state.table("sources"), tz)
