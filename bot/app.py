@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import notify, supervision
 from bot.casework import Casework
-from bot.channels.setup import ChannelSet, start_channels
+from bot.channels.setup import ChannelSet, alert_chats, start_channels
 from bot.config import parse_duration
 from bot.dispatcher import Dispatcher
 from bot.handlers import all_commands
@@ -29,6 +30,8 @@ from bot.workdays import WorkCalendar
 if TYPE_CHECKING:
     from bot.channels.base import Channel
     from bot.config import Settings, Source
+    from bot.models import Hit
+    from bot.server import CallbackServer
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,12 @@ class App:
         self.calendar = WorkCalendar(settings.calendar)
         self.renderer = Renderer()
         self._clock = clock or (lambda: datetime.now(settings.tz))
-        self.outbox = Outbox(store, self._clock, admins=settings.admins)
+        self.outbox = Outbox(
+            store,
+            self._clock,
+            admins=settings.admins,
+            alert_chats=alert_chats(settings),
+        )
         self.casework = Casework(
             settings,
             store,
@@ -70,6 +78,7 @@ class App:
         self.poster: Poster | None = None
         self._fetcher: HttpFetcher | None = None
         self._running: ChannelSet | None = None
+        self._missed_checked = False
 
     @classmethod
     def open(
@@ -108,6 +117,7 @@ class App:
 
     async def scan_all(self) -> ScanReport:
         """Scan every enabled source once and queue the announcements."""
+        self._announce_missed()
         report = await self.scanner.scan_all(self.fetcher, self.now())
         await self.announce(report)
         return report
@@ -115,6 +125,7 @@ class App:
     async def scan_one(self, source: Source) -> None:
         """Scan one source (a scheduled job) and queue its announcements."""
         try:
+            self._announce_missed()
             report = await self.scanner.scan(source, self.fetcher, self.now())
             await self.announce(report)
         except Exception:
@@ -122,14 +133,49 @@ class App:
             logger.exception("scan job failed source=%s", source.name)
 
     async def announce(self, report: ScanReport) -> None:
-        """Queue messages for new hits and health events, then try to deliver."""
+        """Queue messages for new hits and health events, then try to deliver.
+
+        The scan stored the hits with ``announced=False``; they are marked once
+        their messages are queued, so a crash in between cannot lose them (see
+        `_announce_missed`), at worst announce them twice.
+        """
         now = self.now()
         messages = notify.hit_messages(self.settings, self.renderer, report.hits, now)
         messages += notify.health_messages(
             self.settings, self.renderer, report.events, now
         )
         self.outbox.enqueue(messages)
+        self._mark_announced(report.hits)
         await self.deliver()
+
+    def _announce_missed(self) -> None:
+        """Queue the hits an earlier process stored but died before announcing.
+
+        Runs once, before this process's first scan, so every hit still
+        unannounced was left by a crash (not by a scan of ours still running).
+        Without it such a hit was never pushed, and a repost of it was folded
+        into it silently.
+        """
+        if self._missed_checked:
+            return
+        self._missed_checked = True
+        now = self.now()
+        since = now - parse_duration(self.settings.scan.max_item_age)
+        missed = [h for h in self.store.hits.since(since) if not h.announced]
+        if not missed:
+            return
+        logger.warning("unannounced hits found, queued now count=%d", len(missed))
+        missed.reverse()  # oldest first, as they were found
+        renderer = self.renderer
+        self.outbox.enqueue(notify.hit_messages(self.settings, renderer, missed, now))
+        self._mark_announced(missed)
+
+    def _mark_announced(self, hits: list[Hit]) -> None:
+        for hit in hits:
+            # Re-read: a repost may have been folded into the hit since.
+            current = self.store.hits.get(hit.id)
+            if current is not None and not current.announced:
+                self.store.hits.save(replace(current, announced=True))
 
     async def start_channels(self, extra: dict[str, Channel] | None = None) -> None:
         """Start the configured channels (and `extra`, e.g. the console)."""
@@ -137,6 +183,11 @@ class App:
             self.settings, self.dispatcher.handle, self.outbox, extra
         )
         self.channels = self._running.channels
+
+    @property
+    def callback_server(self) -> CallbackServer | None:
+        """The channels' WeCom callback server, when one of them needs it."""
+        return self._running.server if self._running is not None else None
 
     async def stop_channels(self) -> None:
         if self._running is not None:
@@ -196,8 +247,8 @@ class App:
         await self.deliver()
 
     async def expire_seen(self) -> int:
-        """Forget seen-item keys and archived items older than their retention
-        (a daily job); return how many seen keys were dropped.
+        """Forget seen-item keys, archived items and hit months older than their
+        retention (a daily job); return how many seen keys were dropped.
 
         A coroutine so that APScheduler runs it in the event loop: a plain job
         would run in a worker thread, and the store is used from one thread.
@@ -208,4 +259,6 @@ class App:
         logger.info("seen items expired before=%s dropped=%d", before, dropped)
         keep_items = parse_duration(self.settings.scan.item_retention)
         self.store.items.expire((self.now() - keep_items).date())
+        keep_hits = parse_duration(self.settings.scan.hit_retention)
+        self.store.hits.expire(self.now() - keep_hits)
         return dropped

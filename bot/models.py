@@ -54,6 +54,9 @@ class Hit:
     dismissed_by: str = ""
     dismiss_reason: str = ""
     id: str = ""
+    # False from the scan that stores it until its message is queued; a hit left
+    # False by a crash in between is announced by the next process (App).
+    announced: bool = True
 
 
 @dataclass(frozen=True)
