@@ -8,8 +8,11 @@ written, a host name by every address DNS gives for it (one bad address is
 enough). ``[scan] allow_private_sources = true`` switches the check off for
 bureaus that do monitor internal sites.
 
-Limits: the check runs when the source is added. Redirects followed while
-fetching, and DNS answers that change later, are not checked again.
+The check runs when the source is added, and again for every request made while
+the source is scanned, redirects, article pages and search queries included
+(`bot.http.public_addresses_only`, which the scanner turns on for chat sources).
+Limit: a DNS answer that changes between that check and the connection itself
+(rebinding within seconds) is not caught.
 """
 
 from __future__ import annotations

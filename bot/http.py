@@ -19,13 +19,15 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import httpx
 
+from bot.address_guard import AddressRefusedError, check_public
 from bot.charset import decode
 from bot.config import HttpSettings
 from bot.errors import BotError
@@ -33,6 +35,10 @@ from bot.errors import BotError
 logger = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+# One attempt, headers and body, may take at most this many times `timeout_s` in
+# all: httpx's timeouts are per read, so a server dripping a byte at a time would
+# otherwise hold a source (and its host's slot) for as long as it likes.
+ATTEMPT_TIMEOUT_FACTOR = 8
 BACKOFF_BASE_S = 1.0
 MAX_WAIT_S = 60.0
 
@@ -86,6 +92,38 @@ class FetchResult:
         return decode(self.content, self.encoding, forced=charset)
 
 
+_public_only: ContextVar[bool] = ContextVar("public_only", default=False)
+
+
+@contextmanager
+def public_addresses_only(enabled: bool = True) -> Iterator[None]:
+    """While active (and `enabled`), every request `HttpFetcher` sends from this
+    task, each redirect included, must lead to a public address
+    (`bot.address_guard.check_public`); any other fails with `FetchError`.
+
+    The scanner turns this on for sources added in chat: checking the address
+    when the source is added does not stop the page from redirecting inside.
+    """
+    token = _public_only.set(enabled)
+    try:
+        yield
+    finally:
+        _public_only.reset(token)
+
+
+async def _refuse_private(request: httpx.Request) -> None:
+    """httpx request hook, called for the first request and for every redirect."""
+    if not _public_only.get():
+        return
+    try:
+        await check_public(str(request.url))
+    except AddressRefusedError as exc:
+        where = "、".join(exc.addresses) or "无法解析的域名"
+        raise FetchError(
+            f"地址指向内部网络（{where}），聊天中添加的来源不能读取内网地址"
+        ) from None
+
+
 class _Retry(Exception):
     """One attempt failed in a way worth another try."""
 
@@ -132,6 +170,7 @@ class HttpFetcher:
                 follow_redirects=True,
                 max_redirects=MAX_REDIRECTS,
                 proxy=settings.proxy or None,
+                event_hooks={"request": [_refuse_private]},
             )
         except ImportError:  # socks5:// without the optional socksio package
             raise FetchError(
@@ -161,8 +200,12 @@ class HttpFetcher:
         attempt = 1
         while True:
             try:
-                async with self._turn(host):
+                async with self._turn(host), asyncio.timeout(self._attempt_s):
                     result = await self._get(url, host, headers)
+            except TimeoutError:
+                reason = f"下载超时（{self._attempt_s:g} 秒内没有下载完）"
+                logger.info("fetch failed host=%s reason=%s", host, reason)
+                raise _final(FetchError(reason), attempt) from None
             except _Retry as retry:
                 if attempt == attempts:
                     raise _final(retry.error, attempt) from None
@@ -190,6 +233,10 @@ class HttpFetcher:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    @property
+    def _attempt_s(self) -> float:
+        return self.settings.timeout_s * ATTEMPT_TIMEOUT_FACTOR
 
     @asynccontextmanager
     async def _turn(self, host: str) -> AsyncIterator[None]:

@@ -26,6 +26,7 @@ from bot.config import LEVELS, Rule, Source, parse_duration
 from bot.crawlers import Item, crawler_for
 from bot.crawlers.base import CrawlContext
 from bot.errors import BotError
+from bot.http import public_addresses_only
 from bot.matching import RuleSet, tokenize
 from bot.models import ArchivedItem, Hit, HitCopy
 from bot.risk import GROWTH_HOURS, LEXICON_DIR, Lexicon, assess
@@ -194,7 +195,8 @@ class Scanner:
                 last_modified=state.last_modified,
                 is_new=lambda url: not self.store.seen.has(url_key(url)),
             )
-            crawled = await crawler.crawl(source, ctx)
+            with public_addresses_only(self._is_guarded(source)):
+                crawled = await crawler.crawl(source, ctx)
         except BotError as exc:
             return self._failed(source, state, now, str(exc), started)
         except Exception:
@@ -305,6 +307,7 @@ class Scanner:
                 reposts=item.reposts,
                 comments=item.comments,
                 likes=item.likes,
+                announced=False,
             )
         )
         clusters.add(fingerprint, hit.id, hit.section, now)
@@ -369,6 +372,15 @@ class Scanner:
         )
         report.events += [event] if event else []
         return report
+
+    def _is_guarded(self, source: Source) -> bool:
+        """Whether every request for `source` must go to a public address: it was
+        added in chat, and ``[scan] allow_private_sources`` is off."""
+        if self.settings.scan.allow_private_sources:
+            return False
+        if any(s.name == source.name for s in self.settings.sources):
+            return False  # the config file wins over a chat source of that name
+        return self.store.chat_sources.get(source.name) is not None
 
     def _save_state(self, state: SourceState) -> None:
         """Store a scan's outcome, keeping a pause set in chat while it crawled."""
