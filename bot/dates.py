@@ -34,7 +34,9 @@ _FULL_DATE = re.compile(
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME)
 _DASHED_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})" + _TIME + "$")
 _NAMED_DAY = re.compile(r"(今天|昨天|前天)\s*" + _TIME)
-_AGO = re.compile(r"(\d+)\s*(秒|分钟|分|小时|个小时|天|日|周|星期)\s*前")
+# (?<!\d): a match starts only where a digit run does; without it a long run of
+# digits costs quadratic time.
+_AGO = re.compile(r"(?<!\d)(\d+)\s*(秒|分钟|分|小时|个小时|天|日|周|星期)\s*前")
 _JUST_NOW = ("刚刚", "刚才")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$")

@@ -212,7 +212,8 @@ def parse_count(value: object) -> int | None:
     match = _COUNT.match(text)
     if not match:
         return None
-    return int(float(match[1]) * _COUNT_UNITS[match[2]])
+    count = float(match[1]) * _COUNT_UNITS[match[2]]
+    return int(count) if math.isfinite(count) else None  # "9999…9万" is inf
 
 
 def absolute_url(link: str, base: str) -> str:

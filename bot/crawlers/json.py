@@ -30,8 +30,10 @@ logger = logging.getLogger(__name__)
 NOT_JSON = "返回内容不是有效的 JSON"
 
 _MISSING = object()
-# `callback({...});` or `/**/cb([...])`: a name, then the JSON in parentheses.
-_JSONP = re.compile(r"^\s*(?:/\*\*/\s*)?[\w$.]+\s*\(\s*(.*?)\s*\)\s*;?\s*$", re.S)
+# `callback({...});` or `/**/cb([...])`: a name, then the JSON in parentheses. Only
+# the head is a regex: one spanning the body backtracks cubically on long blank runs.
+_JSONP_HEAD = re.compile(r"(?:/\*\*/\s*)?[\w$.]+\s*\(")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _TYPE_NAMES = {
     dict: "对象",
     list: "列表",
@@ -109,13 +111,13 @@ def load_json(text: str) -> Any:
         raise JsonError(f"{NOT_JSON}（内容为空）")
     try:
         return json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # "[[[[…" nested past the limit
         first_error = exc
-    wrapped = _JSONP.match(body)
-    if wrapped:
+    wrapped = _unwrap_jsonp(body)
+    if wrapped is not None:
         try:
-            return json.loads(wrapped[1])
-        except ValueError as exc:
+            return json.loads(wrapped)
+        except (ValueError, RecursionError) as exc:
             first_error = exc
     if body.startswith("<"):
         raise JsonError(f"{NOT_JSON}（收到的是网页，可能是错误页或登录页）")
@@ -123,6 +125,17 @@ def load_json(text: str) -> Any:
     if isinstance(first_error, json.JSONDecodeError):
         position = f"（第 {first_error.lineno} 行第 {first_error.colno} 列附近出错）"
     raise JsonError(NOT_JSON + position)
+
+
+def _unwrap_jsonp(body: str) -> str | None:
+    """The JSON inside ``name(...)`` or ``name(...);`` (`body` stripped), or None."""
+    head = _JSONP_HEAD.match(body)
+    if head is None:
+        return None
+    tail = body.removesuffix(";").rstrip()
+    if not tail.endswith(")") or len(tail) <= head.end():
+        return None
+    return tail[head.end() : -1]
 
 
 def resolve_path(data: Any, path: str) -> Any:
@@ -163,7 +176,9 @@ def _scalar(entry: dict[str, Any], path: str) -> str:
     value = resolve_path(entry, path)
     if value is _MISSING or value is None or isinstance(value, dict | list):
         return ""
-    return str(value)
+    # JSON can escape a lone surrogate ("\ud800"), which lxml and every UTF-8
+    # writer after it refuse.
+    return _SURROGATES.sub("\ufffd", str(value))
 
 
 def _text(entry: dict[str, Any], path: str) -> str:

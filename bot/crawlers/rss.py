@@ -93,12 +93,17 @@ def parse_feed(
         headers["content-type"] = content_type
     # We turn markup into plain text ourselves and resolve links against the final
     # URL, so feedparser's HTML sanitiser and URI rewriting (most of its cost) are off.
-    parsed = feedparser.parse(
-        io.BytesIO(content),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(content),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except ValueError as exc:
+        # feedparser's fallback parser encodes "&#55296;" (a lone surrogate) as
+        # UTF-8 and fails with UnicodeEncodeError.
+        raise FeedError(f"{BROKEN_FEED}（{type(exc).__name__}）") from None
     entries = parsed.get("entries") or []
     if not parsed.get("version") and not entries:
         hint = (
