@@ -1,5 +1,5 @@
 # 两条命令：make run（安装并运行机器人）、make test（安装并运行全部测试）。
-.PHONY: run test check lint bench clean
+.PHONY: run test demo check lint bench clean
 
 run:
 	@bash scripts/venv.sh
@@ -8,6 +8,10 @@ run:
 test:
 	@bash scripts/venv.sh test
 	.venv/bin/python -m pytest
+
+demo:
+	@bash scripts/venv.sh
+	.venv/bin/python -m bot.demo $(if $(AS),--as $(AS))
 
 check:
 	@bash scripts/venv.sh

@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot import backup, config, log
@@ -89,7 +90,8 @@ async def _console(settings: config.Settings, user: str) -> int:
         )
         return EXIT_CONFIG
     async with App.open(settings) as app:
-        channel = _console_channel(app, user, show_notices=not settings.has_wecom)
+        show_notices = None if settings.has_wecom else app.deliver
+        channel = console_channel(app, user, after_reply=show_notices)
         if not settings.has_wecom:
             # Without WeCom every notice is meant for this terminal: show the queue.
             await app.start_channels({"console": channel})
@@ -171,7 +173,7 @@ async def _serve(
     user = settings.console.user or (settings.admins[0] if settings.admins else "")
     console = None
     if not settings.has_wecom and sys.stdin.isatty() and user:
-        console = _console_channel(app, user)
+        console = console_channel(app, user)
     await app.start_channels({"console": console} if console else None)
     try:
         status_server = await serve_status(app, scheduler)
@@ -197,25 +199,28 @@ async def _serve(
         await app.stop_channels()
 
 
-def _console_channel(app: App, user: str, show_notices: bool = False) -> ConsoleChannel:
+def console_channel(
+    app: App,
+    user: str,
+    after_reply: Callable[[], Awaitable[object]] | None = None,
+    greet: bool = True,
+) -> ConsoleChannel:
+    """A chat on this terminal as `user`, greeting them when interactive (and
+    `greet`); `after_reply` runs after each reply (to show the notices it queued)."""
     interactive = sys.stdin.isatty()
     channel = ConsoleChannel(
-        app.dispatcher,
-        user,
-        sys.stdin,
-        sys.stdout,
-        interactive,
-        after_reply=app.deliver if show_notices else None,
+        app.dispatcher, user, sys.stdin, sys.stdout, interactive, after_reply
     )
-    if interactive:
-        who = person(app.settings, user)
-        sys.stdout.write(
-            app.renderer.render(
-                "console_welcome.j2",
-                bot_name=app.settings.bot.name,
-                userid=user,
-                roles=sorted(r.value for r in who.roles),
-            )
-            + "\n\n"
-        )
+    if interactive and greet:
+        sys.stdout.write(console_welcome(app, user) + "\n\n")
     return channel
+
+
+def console_welcome(app: App, user: str) -> str:
+    """Who the console chats as, and how to get help or leave."""
+    return app.renderer.render(
+        "console_welcome.j2",
+        bot_name=app.settings.bot.name,
+        userid=user,
+        roles=sorted(r.value for r in person(app.settings, user).roles),
+    )
