@@ -344,3 +344,20 @@ def test_recent_keys_bounded_forgets_oldest():
     assert len(seen) == 2
     assert "a" not in seen
     assert "c" in seen
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"from": None, "msgtype": "text", "text": {"content": "待办"}},
+        {"from": {}, "msgtype": "event", "event": {
+            "eventtype": "template_card_event",
+            "template_card_event": {"task_id": "YQ-1-r1", "event_key": "cmd:待办"},
+        }},
+    ],
+)  # fmt: skip
+def test_parse_aibot_json_message_without_sender_rejected(payload):
+    with pytest.raises(CallbackRejected) as caught:
+        parse_aibot_json(aibot(payload))
+
+    assert caught.value.reason == "malformed"

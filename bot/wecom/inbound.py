@@ -210,6 +210,12 @@ def parse_app_xml(xml: str) -> Event | Unsupported:
     return Unsupported(**common, event=event, why=f"event={event}")
 
 
+def _require_sender(sender: str) -> None:
+    """A message or click without a sender can be nobody's command."""
+    if not sender:
+        raise CallbackRejected(MALFORMED)
+
+
 def parse_aibot_json(text: str) -> Event | Unsupported:
     """The event in a decrypted AI bot callback; raise CallbackRejected if malformed."""
     try:
@@ -231,6 +237,7 @@ def parse_aibot_json(text: str) -> Event | Unsupported:
         raise CallbackRejected(MALFORMED)
     chat = {"chat_id": _text(data, "chatid"), "chattype": _text(data, "chattype")}
     if msg_type in ("text", "voice", "mixed"):
+        _require_sender(sender)
         return AiBotText(
             **common,
             **chat,
@@ -245,6 +252,7 @@ def parse_aibot_json(text: str) -> Event | Unsupported:
     body = _dict(data.get("event"))
     event = _text(body, "eventtype")
     if event == "template_card_event":
+        _require_sender(sender)
         card = _dict(body.get(event))
         return CardClick(
             **common,
