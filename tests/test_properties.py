@@ -3,14 +3,16 @@
 Covers the chat line parser, the keyword rule language, date parsing and the
 feed/HTML/JSON parsers: random input never raises anything but the documented
 error, and generated input round-trips. Examples per property are bounded
-(`BOUNDED`) so the suite stays fast; ``pytest tests/test_properties.py
---hypothesis-show-statistics`` prints how many inputs each property tried.
+(`BOUNDED`, 200 unless ``PROPERTY_EXAMPLES`` says otherwise) so the suite stays
+fast; ``pytest tests/test_properties*.py --hypothesis-show-statistics`` prints how
+many inputs each property tried.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,11 +31,13 @@ from bot.matching import RuleSet
 from bot.rules import RuleSyntaxError, compile_expr
 from bot.rules import normalize as normalize_text
 
+# Inputs per property: 200 in the suite; PROPERTY_EXAMPLES=5000 for a long run.
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 4, 13, 0, tzinfo=TZ)
 
 BOUNDED = settings(
-    max_examples=200,
+    max_examples=EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -19,6 +19,7 @@ from bot.wecom.crypto import (
     CallbackRejected,
 )
 from bot.wecom.inbound import Unsupported, parse_aibot_json, parse_app_xml, to_inbound
+from tests.test_properties import EXAMPLES
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -26,7 +27,7 @@ CORP = "wx5823bf96d3bd56c7"
 NOW = 1_800_000_000
 
 BOUNDED = settings(
-    max_examples=200,
+    max_examples=EXAMPLES,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
