@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from bot.outbox import Outbox
 from bot.store import Store
 from bot.wecom.api import WeComClient
 from fakewecom import FakeWeCom
+from tests.test_outbox import Clock
 
 TZ = ZoneInfo("Asia/Shanghai")
 CORP = "wworder"
@@ -33,26 +33,6 @@ SECRET = "order-secret-0123456789"
 HOOK = "hook-order-0123456789"
 CLIENT_TIMEOUT_S = 0.2
 APIS = ("message/send", "appchat/send", "webhook/send")
-
-
-class Clock:
-    """Simulated time for the outbox, the client's token clock and the fake."""
-
-    def __init__(self, fake: FakeWeCom) -> None:
-        self.at = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
-        self.mono = 1000.0
-        self.fake = fake
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
-        self.mono += seconds
-        self.fake.advance(seconds)
 
 
 @pytest.fixture
