@@ -86,6 +86,16 @@ def test_cli_console_piped_answers_each_line(tmp_path, write_config):
     assert "Traceback" not in result.stderr
 
 
+def test_cli_console_shows_highlights_as_brackets_not_markup(tmp_path, write_config):
+    result = bot(
+        "--config", str(write_config()), "console", "--as", "sunqi",
+        cwd=tmp_path, stdin="简报\n",
+    )  # fmt: skip
+
+    assert "【零报告】" in result.stdout, result.stderr
+    assert "<font" not in result.stdout
+
+
 def test_cli_console_unknown_user_refused(tmp_path, write_config):
     result = bot(
         "--config", str(write_config()), "console", "--as", "ghost", cwd=tmp_path

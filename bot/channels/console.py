@@ -85,7 +85,7 @@ class ConsoleChannel:
                 msg_id=f"console-{next(self._ids)}",
             )
             reply = await self._dispatcher.handle(msg)
-            self._write(reply.text)
+            self._write(for_terminal(reply.text))
             if self._after_reply is not None:
                 await self._after_reply()
             self._turn.set()
