@@ -169,8 +169,15 @@ class Dispatcher:
         if not who.is_known:
             raise UserError("errors/stranger.j2", userid=who.userid)
         if command is None:
+            suggestion = self.suggest(line.word, who)
+            # Nothing close among their own commands: name a close one they may
+            # not use, and who may, rather than leave them guessing.
+            other = None if suggestion else self._closest(line.word, self.commands)
             raise UnknownCommandError(
-                word=line.word, suggestion=self.suggest(line.word, who)
+                word=line.word,
+                suggestion=suggestion,
+                other=other.name if other else "",
+                other_roles=sorted(r.value for r in other.roles or ()) if other else [],
             )
         if not command.allows(who):
             doc = self.docs.get(command.name)
@@ -194,9 +201,16 @@ class Dispatcher:
 
     def suggest(self, word: str, who: Person) -> str:
         """The allowed command closest to a mistyped `word`, or ``""``."""
-        words = [w for c in self.allowed_for(who) for w in (c.name, *c.aliases)]
+        close = self._closest(word, self.allowed_for(who), cutoff=0.3)
+        return close.name if close else ""
+
+    def _closest(
+        self, word: str, among: list[Command], cutoff: float = 0.5
+    ) -> Command | None:
+        """The command in `among` whose name or alias is closest to `word`."""
+        words = [w for c in among for w in (c.name, *c.aliases)]
         for w in words:  # "帮助一下" or "来源列表": a known word at the front
             if len(w) > 1 and word.startswith(w):
-                return self._by_word[w].name
-        close = difflib.get_close_matches(word, words, n=1, cutoff=0.3)
-        return self._by_word[close[0]].name if close else ""
+                return self._by_word[w]
+        close = difflib.get_close_matches(word, words, n=1, cutoff=cutoff)
+        return self._by_word[close[0]] if close else None

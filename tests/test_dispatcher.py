@@ -48,6 +48,17 @@ async def test_dispatcher_unknown_command_suggests_closest(app):
     assert "你是不是想用“帮助”" in text
 
 
+async def test_dispatcher_mistyped_command_of_another_role_names_who_may(app):
+    office = await say(app, "sunqi", "批视 1 同意")
+    head = await say(app, "lisi", "批视 1 同意")
+    nowhere = await say(app, "sunqi", "谢谢")
+
+    assert "没有“批视”这个命令" in office
+    assert "你是不是想用“批示”？它仅限负责人使用" in office
+    assert "你是不是想用“批示”？发送“帮助 批示”查看用法" in head
+    assert "你是不是想用" not in nowhere and "发送“帮助”查看你能用的命令" in nowhere
+
+
 async def test_dispatcher_stranger_is_told_to_ask_admin(app):
     text = await say(app, "nobody", "帮助")
 
