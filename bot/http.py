@@ -461,6 +461,9 @@ def _transport_reason(exc: Exception, timeout: httpx.Timeout) -> str:
         return "无法连接服务器"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "服务器提前断开了连接或返回了不合规的响应"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        # A reset (RST) mid-transfer; without this it read "请求失败（ReadError）".
+        return "连接在传输中途被断开（服务器重置了连接或网络中断）"
     if isinstance(exc, httpx.DecodingError | zlib.error):
         return "返回内容无法解压"
     return f"请求失败（{type(exc).__name__}）"

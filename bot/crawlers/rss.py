@@ -1,12 +1,13 @@
 """The ``rss`` crawler: RSS 0.9x/1.0/2.0 and Atom feeds read with feedparser.
 
 Holds `RssCrawler`, the pure `parse_feed` it uses and `FeedError` for bodies that are
-not feeds. The body is downloaded by the context's fetcher and handed to feedparser as a
-stream, so feedparser never opens URLs or files itself. Titles and summaries become
-plain text; links are made absolute against the feed's final URL; dates are converted
-to the configured timezone (dates written without a zone are taken as local time,
-which is what Chinese sites mean; dates feedparser cannot read go to `bot.dates`).
-Matching and deduplication are left to the scanner.
+not feeds. The body is downloaded by the context's fetcher, decoded by `bot.charset`
+and handed to feedparser as a UTF-8 stream, so feedparser never opens URLs or files
+itself. Titles and summaries become plain text; links are made absolute against the
+feed's final URL; dates are converted to the configured timezone (dates written
+without a zone are taken as local time, which is what Chinese sites mean; dates
+feedparser cannot read go to `bot.dates`). Matching and deduplication are left to
+the scanner.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import feedparser
 from lxml import etree
 from parsel import Selector
 
+from bot.charset import decode
 from bot.config import Source
 from bot.crawlers.base import CrawlContext, CrawlResult, Item, crawl_listing
 from bot.dates import parse_date
@@ -41,6 +43,10 @@ _BLOCK_TAGS = {
     "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
     "hr", "li", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
 }  # fmt: skip
+
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+_UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
 # A date string ending in a numeric offset or a zone name ("Z", "GMT", "EST").
 _HAS_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|[A-Za-z]{1,5})\s*$")
@@ -66,6 +72,7 @@ class RssCrawler:
                 tz=ctx.tz,
                 content_type=result.headers.get("content-type"),
                 now=ctx.now,
+                charset=source.charset,
             ),
         )
 
@@ -78,24 +85,27 @@ def parse_feed(
     tz: ZoneInfo,
     content_type: str | None = None,
     now: datetime | None = None,
+    charset: str = "",
 ) -> list[Item]:
     """Turn a downloaded feed into items; raise `FeedError` if it is not a feed.
 
     `url` is the feed's address after redirects (the base for relative links),
-    `content_type` the HTTP header, whose charset feedparser weighs against the XML
-    declaration; `now` anchors relative dates ("3小时前"), default the current time.
+    `content_type` the HTTP header, whose charset `bot.charset` weighs against the
+    XML declaration and the bytes; `charset` (the source's configured one) wins over
+    both. `now` anchors relative dates ("3小时前"), default the current time.
     """
     now = now or datetime.now(tz)
     if not content.strip():
         raise FeedError(f"{NOT_A_FEED}（内容为空）")
     headers = {"content-location": url}
+    body = _as_utf8(content, content_type, charset)
     if content_type:
-        headers["content-type"] = content_type
+        headers["content-type"] = _utf8_type(content_type)
     # We turn markup into plain text ourselves and resolve links against the final
     # URL, so feedparser's HTML sanitiser and URI rewriting (most of its cost) are off.
     try:
         parsed = feedparser.parse(
-            io.BytesIO(content),
+            io.BytesIO(body),
             response_headers=headers,
             sanitize_html=False,
             resolve_relative_uris=False,
@@ -142,6 +152,26 @@ def parse_feed(
         # A feed cut off mid-item parses to nothing: a failure, not a quiet source.
         raise FeedError(f"{BROKEN_FEED}（{parsed.get('bozo_exception')}）")
     return items
+
+
+def _as_utf8(content: bytes, content_type: str | None, charset: str) -> bytes:
+    """The feed re-encoded as UTF-8, its XML declaration saying so.
+
+    feedparser believes the declared charset and, when the bytes contradict it,
+    falls back to windows-1252: a GBK feed labelled UTF-8 (common on Chinese sites)
+    came out as mojibake no rule could match. `bot.charset` checks labels against
+    the bytes, as it does for html and json sources.
+    """
+    declared = _CHARSET_PARAM.search(content_type or "")
+    text = decode(content, declared[1] if declared else None, forced=charset)
+    body = _UTF8_DECLARATION + _XML_DECLARATION.sub("", text, count=1)
+    return body.encode("utf-8", errors="replace")
+
+
+def _utf8_type(content_type: str) -> str:
+    """`content_type` with its charset parameter (if any) replaced by utf-8."""
+    mime = content_type.split(";", 1)[0].strip()
+    return f"{mime}; charset=utf-8" if mime else "application/xml; charset=utf-8"
 
 
 def html_to_text(markup: str) -> str:

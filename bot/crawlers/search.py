@@ -131,6 +131,7 @@ def _parse(result: FetchResult, source: Source, ctx: CrawlContext) -> list[Item]
             tz=ctx.tz,
             content_type=result.headers.get("content-type"),
             now=ctx.now,
+            charset=source.charset,
         )
     text = result.text(source.charset)
     parse = parse_json_items if source.format == "json" else parse_page
