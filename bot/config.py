@@ -71,6 +71,9 @@ class BotSettings:
             ) from None
 
 
+_UNSAFE_NAME = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]|^\.+$')
+
+
 @dataclass(frozen=True)
 class Section:
     id: str
@@ -86,6 +89,14 @@ class Section:
                 f"{key}.id",
                 f'"{self.id}" 不可用：'
                 "科室编号只能由字母、数字、_ 和 - 组成，最长 32 个字符",
+            )
+        # The name goes into export file names (监控日志-2026-12-税政管理科.docx).
+        if not self.name.strip() or _UNSAFE_NAME.search(self.name):
+            raise ConfigError(
+                file,
+                f"{key}.name",
+                f'"{self.name}" 不可用：科室名称不能为空，'
+                '也不能含有 / \\ : * ? " < > | 或控制字符（名称会用在导出的文件名中）',
             )
         overlap = sorted(set(self.monitors) & set(self.heads))
         if overlap:

@@ -121,6 +121,12 @@ BAD_CONFIGS = [
         id="monitor-heads-own-section",
     ),
     pytest.param(
+        '[[sections]]\nid = "x"\nname = "税政/../科"\n',
+        "sections[3].name",
+        "不能含有 / \\ :",
+        id="section-name-path",
+    ),
+    pytest.param(
         '[calendar]\nholidays = ["2027-13-01"]\n',
         "calendar.holidays[1]",
         "不是日期",
