@@ -7,6 +7,7 @@ scanner, the outbox, the working-day calendar, the renderer and the dispatcher.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -79,6 +80,8 @@ class App:
         self._fetcher: HttpFetcher | None = None
         self._running: ChannelSet | None = None
         self._missed_checked = False
+        self._scans: set[asyncio.Task[None]] = set()  # scheduled scans in flight
+        self._stopping = False
 
     @classmethod
     def open(
@@ -124,13 +127,41 @@ class App:
 
     async def scan_one(self, source: Source) -> None:
         """Scan one source (a scheduled job) and queue its announcements."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._scans.add(task)
         try:
             self._announce_missed()
             report = await self.scanner.scan(source, self.fetcher, self.now())
             await self.announce(report)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Stopped by `stop_scans`: nothing of it was stored, the next start
+            # scans again. Returning keeps APScheduler from logging an error.
+            logger.info("scan stopped for shutdown source=%s", source.name)
         except Exception:
             # Boundary of one scheduled job: log it, keep the scheduler running.
             logger.exception("scan job failed source=%s", source.name)
+        finally:
+            self._scans.discard(task)  # type: ignore[arg-type]
+
+    async def stop_scans(self, grace_s: float) -> None:
+        """Let scheduled scans in flight finish for up to `grace_s` seconds, then
+        cancel the rest, so none is still running when the store closes."""
+        self._stopping = True
+        running = set(self._scans)
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=grace_s)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        logger.info(
+            "scans stopped finished=%d cancelled=%d",
+            len(running) - len(late),
+            len(late),
+        )
 
     async def announce(self, report: ScanReport) -> None:
         """Queue messages for new hits and health events, then try to deliver.

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
 EXIT_START = 1
+# On SIGTERM, scans in flight get this long to finish (docker stop waits 10 s).
+SHUTDOWN_GRACE_S = 3.0
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -155,6 +157,7 @@ async def _run(settings: config.Settings) -> int:
             await _serve(app, settings, scheduler)
         finally:
             scheduler.shutdown(wait=False)
+            await app.stop_scans(SHUTDOWN_GRACE_S)
             logger.info("bot stopped")
     return 0
 

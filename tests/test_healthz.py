@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -173,15 +174,70 @@ def test_run_serves_healthz_without_wecom(
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    url = f"http://127.0.0.1:{port}/healthz"
     try:
-        reply = _poll(f"http://127.0.0.1:{port}/healthz", bot)
+        reply = _poll(url, bot)
+        healthy = _docker_healthcheck(url)
     finally:
         bot.send_signal(signal.SIGTERM)
         _, err = bot.communicate(timeout=20)
+    stopped = _docker_healthcheck(url)
 
     assert reply.status_code == 200
     assert reply.json()["scheduler_running"] is True
     assert bot.returncode == 0, err
+    # The image's HEALTHCHECK, run as Docker would (a proxy in the environment
+    # must not catch the loopback request): healthy while the bot runs, not after.
+    assert healthy.returncode == 0, healthy.stderr
+    assert stopped.returncode != 0
+
+
+def test_run_stops_cleanly_with_a_scan_in_flight(
+    write_config: Callable[..., Path], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    port = _free_port()
+    slow = feed_server.route("/slow.rss", "<rss/>", delay_s=30)
+    path = write_config(
+        f"[server]\nport = {port}\n"
+        f'[[sources]]\nname = "慢来源"\nkind = "rss"\nurl = "{slow}"\nsection = "szk"\n'
+    )
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(path), "run"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        _poll(f"http://127.0.0.1:{port}/healthz", bot)
+        deadline = time.monotonic() + 20
+        while not feed_server.hits("/slow.rss"):
+            assert time.monotonic() < deadline, "the scan never started"
+            time.sleep(0.05)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        _, err = bot.communicate(timeout=20)
+
+    assert bot.returncode == 0, err
+    assert "scan stopped for shutdown source=慢来源" in err
+    assert "Traceback" not in err and "raised an exception" not in err
+    assert err.index("scans stopped") < err.index("store closed")
+
+
+def _docker_healthcheck(url: str) -> subprocess.CompletedProcess[str]:
+    """Run the Dockerfile's HEALTHCHECK command (its JSON exec form) here."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    found = re.search(r"^HEALTHCHECK .*? CMD (\[.*\])$", text, re.M)
+    assert found, "Dockerfile has no HEALTHCHECK in exec form"
+    command = json.loads(found[1])
+    assert command[0] == "python"
+    dead_proxy = f"http://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "BOT_HEALTH_URL": url, "HTTP_PROXY": dead_proxy}
+    return subprocess.run(
+        [sys.executable, *command[1:]], env=env, capture_output=True, text=True
+    )
 
 
 def _poll(url: str, proc: subprocess.Popen[str]) -> httpx.Response:
