@@ -26,6 +26,8 @@ from datetime import datetime
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
+from tests.feedserver import LocalServer
+
 HIT_WORD = "虚开发票"
 HIT_TITLE = f"故障来源：{HIT_WORD}线索"
 HEALTHY_TITLE = f"健康来源：某市破获{HIT_WORD}案"
@@ -297,7 +299,7 @@ def _endless(body: bytes) -> Iterator[bytes]:
 # --- the server ---------------------------------------------------------------------
 
 
-class FaultServer:
+class FaultServer(LocalServer):
     """Serves every fault in `FAULTS` at ``/<name>`` and `healthy_feed` at ``/ok``.
 
     Start with `start()` (or ``with``), stop with `stop()`; `url(path)` gives an
@@ -314,41 +316,11 @@ class FaultServer:
         self.routes["/ok"] = lambda conn, when: conn.answer(
             healthy, f"{CONTENT_TYPES['rss']}; charset=utf-8"
         )
-        self.stopping = threading.Event()
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._tcp = _Server(("127.0.0.1", 0), _Connection)
-        self._tcp.owner = self
-        self._thread = threading.Thread(
-            target=self._tcp.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fault-server",
-            daemon=True,
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._tcp.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._tcp.shutdown()
-        self._tcp.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        tcp = _Server(("127.0.0.1", 0), _Connection)
+        tcp.owner = self
+        super().__init__(tcp, "fault-server")
 
 
 class _Server(socketserver.ThreadingTCPServer):

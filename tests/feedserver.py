@@ -10,11 +10,13 @@ thread per request; what the crawlers do with the answers is left to the tests.
 
 from __future__ import annotations
 
+import socketserver
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
 import pytest
@@ -74,31 +76,24 @@ class Request:
     headers: dict[str, str]
 
 
-class FeedServer:
-    """Start with `start()`, stop with `stop()`; or use the `feed_server` fixture."""
+class LocalServer:
+    """A socketserver on 127.0.0.1 served from a daemon thread, for tests and
+    benches: `start()`/`stop()` (or ``with``), `url(path)` for an address.
+    `stopping` is set first on `stop()`, so handlers that wait on purpose end."""
 
-    def __init__(self, root: Path = FEEDS_DIR) -> None:
-        self.root = root
-        self.routes: dict[str, Route] = {}
-        self.sequences: dict[str, list[Route]] = {}
-        self.requests: list[Request] = []
-        self.in_flight: dict[str, int] = {}
-        self.max_in_flight: dict[str, int] = {}
+    def __init__(self, server: socketserver.BaseServer, name: str) -> None:
         self.stopping = threading.Event()
-        self._changed = threading.Condition()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.feed_server = self  # type: ignore[attr-defined]
+        self._server = server
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
+            target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name="feed-server",
+            name=name,
             daemon=True,
         )
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._server.server_address[:2]  # type: ignore[misc]
         return f"http://{host}:{port}"
 
     def url(self, path: str) -> str:
@@ -109,9 +104,33 @@ class FeedServer:
 
     def stop(self) -> None:
         self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.shutdown()
+        self._server.server_close()
         self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FeedServer(LocalServer):
+    """Start with `start()`, stop with `stop()`; or use the `feed_server` fixture."""
+
+    def __init__(self, root: Path = FEEDS_DIR) -> None:
+        self.root = root
+        self.routes: dict[str, Route] = {}
+        self.sequences: dict[str, list[Route]] = {}
+        self.requests: list[Request] = []
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self._changed = threading.Condition()
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.daemon_threads = True
+        httpd.feed_server = self  # type: ignore[attr-defined]
+        super().__init__(httpd, "feed-server")
 
     def route(self, path: str, body: bytes | str = b"", **options: object) -> str:
         """Program `path` (see `Route` for options); return its full URL."""
