@@ -125,7 +125,10 @@ def envelope(crypto: CallbackCrypto, n: int) -> tuple[dict[str, str], bytes]:
         f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName>"
         f"<FromUserName><![CDATA[{user}]]></FromUserName>"
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[身份]]></Content><MsgId>{10_000_000 + n}</MsgId>"
+        # A different command each time: WeCom shows an app message repeated within
+        # 30 minutes once (enable_duplicate_check), so 25 identical replies to one
+        # person would count as one delivered.
+        f"<Content><![CDATA[查询 {n}]]></Content><MsgId>{10_000_000 + n}</MsgId>"
         "<AgentID>1000002</AgentID></xml>"
     )
     encrypt = crypto.seal(xml, CORP)
