@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from datetime import UTC, datetime
+from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +45,6 @@ _BLOCK_TAGS = {
     "hr", "li", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
 }  # fmt: skip
 
-_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
@@ -162,8 +162,10 @@ def _as_utf8(content: bytes, content_type: str | None, charset: str) -> bytes:
     came out as mojibake no rule could match. `bot.charset` checks labels against
     the bytes, as it does for html and json sources.
     """
-    declared = _CHARSET_PARAM.search(content_type or "")
-    text = decode(content, declared[1] if declared else None, forced=charset)
+    header = Message()
+    header["content-type"] = content_type or ""
+    declared = header.get_content_charset()  # charset="x" too; 'x' is kept quoted
+    text = decode(content, declared and declared.strip("'"), forced=charset)
     body = _UTF8_DECLARATION + _XML_DECLARATION.sub("", text, count=1)
     return body.encode("utf-8", errors="replace")
 
