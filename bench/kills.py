@@ -60,6 +60,7 @@ from bot.store import Store  # noqa: E402
 from fakewecom import FakeWeCom  # noqa: E402
 from fakewecom.callbacks import CallbackDriver  # noqa: E402
 from fakewecom.state import SlidingWindow  # noqa: E402
+from tests.conftest import base_with_chats  # noqa: E402
 from tests.feedserver import FeedServer, Route  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -224,37 +225,12 @@ def write_config(path: Path, data_dir: Path, feeds: Feeds, fake: FakeWeCom) -> i
         f'section = "{section}"\nevery = "1m"\n'
         for section, n in FEEDS
     )
-    text = f"""admins = ["admin"]
-
-[bot]
-name = "值守机器人"
-data_dir = "{data_dir}"
-
-[[sections]]
-id = "szk"
-name = "税政管理科"
-monitors = ["zhangsan"]
-heads = ["lisi"]
-chat = "webhook:szk"
-
-[[sections]]
-id = "nfk"
-name = "纳税服务科"
-monitors = ["wangwu"]
-heads = ["zhaoliu"]
-chat = "app:wangwu|zhaoliu"
-
-[office]
-members = ["sunqi"]
-chat = "webhook:office"
-
-[leaders]
-members = ["leader1"]
-
-[http]
-per_host_delay_s = 0
-retries = 0
-
+    base = base_with_chats(
+        "webhook:szk", "app:wangwu|zhaoliu", "webhook:office", str(data_dir)
+    )
+    text = (
+        base
+        + f"""
 [patrol]
 enabled = false
 
@@ -289,6 +265,7 @@ api_base = "{fake.base_url}"
 [server]
 port = {port}
 """
+    )
     path.write_text(text, encoding="utf-8")
     return port
 

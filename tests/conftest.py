@@ -58,6 +58,19 @@ level = "较大"
 """
 
 
+def base_with_chats(szk: str, nfk: str, office: str, data_dir: str = "data") -> str:
+    """BASE_CONFIG's bot, people and [http], the sections' and office's chats
+    set to these addresses, without its [[rules]] (callers bring their own)."""
+    head = BASE_CONFIG.split("[[rules]]")[0]
+    for default, chat in (
+        ("szk-group", szk),
+        ("nfk-group", nfk),
+        ("office-group", office),
+    ):
+        head = head.replace(f'chat = "{default}"', f'chat = "{chat}"')
+    return head.replace('data_dir = "data"', f'data_dir = "{data_dir}"')
+
+
 @pytest.fixture(autouse=True)
 def hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No secrets or proxies from the developer's shell leak into a test."""

@@ -32,7 +32,7 @@ from bot.store import Store
 from fakewecom import FakeWeCom
 from fakewecom.aibot_ws import FakeAiBotServer
 from fakewecom.callbacks import CallbackDriver
-from tests.conftest import ROOT
+from tests.conftest import ROOT, base_with_chats
 from tests.feedserver import Route
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -89,38 +89,10 @@ def serve_feeds(feed_server) -> None:
 
 def write_config(path: Path, feed_server, fake: FakeWeCom, port: int) -> Path:
     path.write_text(
-        f"""admins = ["admin"]
-
-[bot]
-name = "泄密检查机器人"
-data_dir = "data"
-
-[[sections]]
-id = "szk"
-name = "税政管理科"
-monitors = ["zhangsan"]
-heads = ["lisi"]
-chat = "webhook:szk"
-
-[[sections]]
-id = "nfk"
-name = "纳税服务科"
-monitors = ["wangwu"]
-heads = ["zhaoliu"]
-chat = "aibot:grp-nfk"
-
-[office]
-members = ["sunqi"]
-chat = "webhook:office"
-
-[leaders]
-members = ["leader1"]
-
-[http]
-per_host_delay_s = 0
-retries = 0
-timeout_s = 2
-
+        base_with_chats("webhook:szk", "aibot:grp-nfk", "webhook:office").replace(
+            "retries = 0\n", "retries = 0\ntimeout_s = 2\n"
+        )
+        + f"""
 [scan]
 failures_before_alert = 1
 
