@@ -165,15 +165,7 @@ def test_run_serves_healthz_without_wecom(
 ) -> None:
     port = _free_port()
     path = _config(write_config, feed_server, port)
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(path), "run"],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    bot = _run_bot(path, tmp_path)
     url = f"http://127.0.0.1:{port}/healthz"
     try:
         reply = _poll(url, bot)
@@ -201,15 +193,7 @@ def test_run_stops_cleanly_with_a_scan_in_flight(
         f"[server]\nport = {port}\n"
         f'[[sources]]\nname = "慢来源"\nkind = "rss"\nurl = "{slow}"\nsection = "szk"\n'
     )
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(path), "run"],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    bot = _run_bot(path, tmp_path)
     try:
         _poll(f"http://127.0.0.1:{port}/healthz", bot)
         deadline = time.monotonic() + 20
@@ -237,6 +221,19 @@ def _docker_healthcheck(url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BOT_HEALTH_URL": url, "HTTP_PROXY": dead_proxy}
     return subprocess.run(
         [sys.executable, *command[1:]], env=env, capture_output=True, text=True
+    )
+
+
+def _run_bot(config_path: Path, cwd: Path) -> subprocess.Popen[str]:
+    """``python -m bot run`` as a process, its log on stderr."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config_path), "run"],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
 
